@@ -1,0 +1,528 @@
+use std::fs::{self, File};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::ptr::NonNull;
+
+use bytemuck::{Pod, PodCastError};
+use memmap2::{MmapOptions, MmapRaw};
+
+use crate::advice::Advice;
+use crate::error::{Error, Result};
+use crate::mode::Mode;
+
+/// What to map of an existing file: a builder, as memmap2's `MmapOptions`.
+#[derive(Debug, Clone, Default)]
+pub struct OpenOptions {
+    mode: Mode,
+    offset: u64,
+    len: Option<u64>,
+    populate: bool,
+}
+
+impl OpenOptions {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn mode(&mut self, mode: Mode) -> &mut Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Byte offset of the window in the file; need not be page-aligned.
+    pub fn offset(&mut self, offset: u64) -> &mut Self {
+        self.offset = offset;
+        self
+    }
+
+    /// Length of the window; by default, everything from `offset` to the end of the file.
+    pub fn len(&mut self, len: u64) -> &mut Self {
+        self.len = Some(len);
+        self
+    }
+
+    /// Read the whole window in at open (`MAP_POPULATE`, Linux only; ignored elsewhere).
+    pub fn populate(&mut self, populate: bool) -> &mut Self {
+        self.populate = populate;
+        self
+    }
+
+    pub fn open(&self, path: impl AsRef<Path>) -> Result<MmapFile> {
+        MmapFile::open(path, self)
+    }
+}
+
+/// How to create a file.
+#[derive(Debug, Clone)]
+pub struct CreateOptions {
+    overwrite: bool,
+    #[cfg_attr(not(unix), allow(dead_code))]
+    permissions: u32,
+}
+
+impl Default for CreateOptions {
+    fn default() -> Self {
+        Self {
+            overwrite: false,
+            permissions: 0o600,
+        }
+    }
+}
+
+impl CreateOptions {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Replace an existing file. The new file is built beside it and renamed over it, so
+    /// anyone who still maps the old file keeps the old contents instead of faulting.
+    pub fn overwrite(&mut self, overwrite: bool) -> &mut Self {
+        self.overwrite = overwrite;
+        self
+    }
+
+    /// Unix permission bits of the new file (before the umask); `0o600` by default.
+    pub fn permissions(&mut self, mode: u32) -> &mut Self {
+        self.permissions = mode;
+        self
+    }
+
+    pub fn create(&self, path: impl AsRef<Path>, len: u64) -> Result<MmapFile> {
+        MmapFile::create_with(path, len, self)
+    }
+}
+
+/// A file, or part of one, mapped into memory.
+///
+/// The mapping lives until the value is dropped. Sizes are checked against the file when it
+/// is opened, so nothing this type computes points past the end of the file. What no
+/// library can prevent: another process truncating the file while it is mapped makes an
+/// access to the lost pages a `SIGBUS`.
+#[derive(Debug)]
+pub struct MmapFile {
+    /// `None` for a zero-length window: the OS cannot map zero bytes.
+    map: Option<MmapRaw>,
+    mode: Mode,
+    path: Option<PathBuf>,
+}
+
+impl MmapFile {
+    /// Maps an existing regular file.
+    pub fn open(path: impl AsRef<Path>, options: &OpenOptions) -> Result<Self> {
+        let path = path.as_ref();
+        let file = open_regular(path, options.mode == Mode::ReadWrite)?;
+        let size = file
+            .metadata()
+            .map_err(|e| Error::io(e, "fstat", Some(path)))?
+            .len();
+        let offset = options.offset;
+        if offset > size {
+            return Err(Error::size_mismatch(
+                format!("offset {offset} is past the end of the file ({size} bytes)"),
+                Some(path),
+            ));
+        }
+        let len = options.len.unwrap_or(size - offset);
+        match offset.checked_add(len) {
+            Some(end) if end <= size => {}
+            _ => {
+                return Err(Error::size_mismatch(
+                    format!(
+                        "expected at least {} bytes (offset {offset} + length {len}), the file has {size}",
+                        offset as u128 + len as u128
+                    ),
+                    Some(path),
+                ))
+            }
+        }
+        let len = to_usize(len, Some(path))?;
+        let map = if len == 0 {
+            None
+        } else {
+            let mut opts = MmapOptions::new();
+            opts.offset(offset).len(len);
+            if options.populate {
+                opts.populate();
+            }
+            Some(map_file(&file, &mut opts, options.mode, path)?)
+        };
+        Ok(MmapFile {
+            map,
+            mode: options.mode,
+            path: Some(path.to_path_buf()),
+        })
+    }
+
+    /// Creates a new file of `len` bytes (sparse, reading as zeros) and maps it read-write.
+    /// An existing file is an `EEXIST` error; see [`CreateOptions::overwrite`].
+    pub fn create(path: impl AsRef<Path>, len: u64) -> Result<Self> {
+        Self::create_with(path, len, &CreateOptions::default())
+    }
+
+    pub fn create_with(path: impl AsRef<Path>, len: u64, options: &CreateOptions) -> Result<Self> {
+        let path = path.as_ref();
+        let ulen = to_usize(len, Some(path))?;
+        let file = if options.overwrite {
+            create_replacing(path, len, options)?
+        } else {
+            create_new(path, len, options)?
+        };
+        let map = if ulen == 0 {
+            None
+        } else {
+            let mut opts = MmapOptions::new();
+            opts.len(ulen);
+            Some(map_file(&file, &mut opts, Mode::ReadWrite, path)?)
+        };
+        Ok(MmapFile {
+            map,
+            mode: Mode::ReadWrite,
+            path: Some(path.to_path_buf()),
+        })
+    }
+
+    /// Anonymous memory shared with every process that inherits or is handed the mapping
+    /// (`MAP_SHARED`, unlike memmap2's private `map_anon`). Zero-filled.
+    pub fn shared_anonymous(len: u64) -> Result<Self> {
+        let ulen = to_usize(len, None)?;
+        if ulen == 0 {
+            return Ok(MmapFile {
+                map: None,
+                mode: Mode::ReadWrite,
+                path: None,
+            });
+        }
+        let file = crate::anon::shared_memory_file(len)?;
+        let mut opts = MmapOptions::new();
+        opts.len(ulen);
+        let map = opts
+            .map_raw(&file)
+            .map_err(|e| Error::io(e, "mmap", None))?;
+        Ok(MmapFile {
+            map: Some(map),
+            mode: Mode::ReadWrite,
+            path: None,
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.as_ref().map_or(0, MmapRaw::len)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// The mapped file; `None` for anonymous memory.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// Start of the mapping. Writing through it is allowed in every mode (in `ReadOnly` mode
+    /// the write stays in this process's private copy); a zero-length map gives a dangling,
+    /// non-null pointer that must not be dereferenced.
+    pub fn as_mut_ptr(&self) -> *mut u8 {
+        match &self.map {
+            Some(m) => m.as_mut_ptr(),
+            None => NonNull::<u8>::dangling().as_ptr(),
+        }
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        self.as_slice::<u8>().unwrap_or(&[])
+    }
+
+    /// The mapping as a slice of `T`. Fails if the mapping's address is not aligned for `T`
+    /// (an `offset` that is not a multiple of `align_of::<T>()`) or its length is not a whole
+    /// number of `T`.
+    ///
+    /// The slice reflects the file: another process writing the file changes what it reads.
+    pub fn as_slice<T: Pod>(&self) -> Result<&[T]> {
+        let Some(map) = &self.map else {
+            return Ok(&[]);
+        };
+        // SAFETY: the mapping is `len` readable bytes for as long as `self` lives, and the
+        // returned borrow cannot outlive `self`. Writes through the API need `&mut self`.
+        let bytes = unsafe { std::slice::from_raw_parts(map.as_ptr(), map.len()) };
+        bytemuck::try_cast_slice(bytes).map_err(|e| self.cast_error::<T>(e))
+    }
+
+    /// The mapping as a mutable slice of `T`; a `ReadOnly` map refuses.
+    pub fn as_mut_slice<T: Pod>(&mut self) -> Result<&mut [T]> {
+        if self.mode == Mode::ReadOnly {
+            return Err(Error::read_only(
+                "the map was opened read-only (mode 'r')",
+                self.path(),
+            ));
+        }
+        let Some(map) = &self.map else {
+            return Ok(&mut []);
+        };
+        // SAFETY: the mapping is `len` writable bytes (shared or private) for as long as
+        // `self` lives, and `&mut self` makes this the only borrow of it.
+        let bytes = unsafe { std::slice::from_raw_parts_mut(map.as_mut_ptr(), map.len()) };
+        let len = bytes.len();
+        bytemuck::try_cast_slice_mut(bytes).map_err(|e| cast_error::<T>(e, len, self.path()))
+    }
+
+    fn cast_error<T>(&self, e: PodCastError) -> Error {
+        cast_error::<T>(e, self.len(), self.path())
+    }
+
+    /// Writes dirty pages to the file and waits for the disk (`msync(MS_SYNC)`).
+    /// A `ReadOnly` map refuses; a `CopyOnWrite` map has nothing to write and succeeds.
+    pub fn flush(&self) -> Result<()> {
+        self.flush_with(|m| m.flush())
+    }
+
+    /// Starts writing dirty pages back without waiting (`msync(MS_ASYNC)`).
+    pub fn flush_async(&self) -> Result<()> {
+        self.flush_with(|m| m.flush_async())
+    }
+
+    /// [`flush`](Self::flush) for the bytes `offset..offset + len` of the mapping.
+    pub fn flush_range(&self, offset: usize, len: usize) -> Result<()> {
+        self.check_range(offset, len)?;
+        if len == 0 {
+            return self.flush_with(|_| Ok(()));
+        }
+        self.flush_with(|m| m.flush_range(offset, len))
+    }
+
+    fn flush_with(&self, f: impl FnOnce(&MmapRaw) -> io::Result<()>) -> Result<()> {
+        match self.mode {
+            Mode::ReadOnly => Err(Error::read_only(
+                "cannot flush a map opened read-only (mode 'r')",
+                self.path(),
+            )),
+            Mode::CopyOnWrite => Ok(()),
+            Mode::ReadWrite => match &self.map {
+                Some(m) => f(m).map_err(|e| Error::io(e, "msync", self.path())),
+                None => Ok(()),
+            },
+        }
+    }
+
+    /// Tells the kernel how the mapping will be used. A no-op where the platform has no
+    /// `madvise` (Windows).
+    ///
+    /// `DontNeed` drops this process's pages. In shared maps they come back unchanged from
+    /// the file or shared memory; in a `ReadOnly` map only never-written copies exist for the
+    /// API, so it reads the file again; in a `CopyOnWrite` map it would silently throw away
+    /// this process's writes, so there it does nothing.
+    pub fn advise(&self, advice: Advice) -> Result<()> {
+        self.advise_range(advice, 0, self.len())
+    }
+
+    /// [`advise`](Self::advise) for the bytes `offset..offset + len` of the mapping.
+    pub fn advise_range(&self, advice: Advice, offset: usize, len: usize) -> Result<()> {
+        self.check_range(offset, len)?;
+        let Some(map) = &self.map else {
+            return Ok(());
+        };
+        if len == 0 {
+            return Ok(());
+        }
+        advise_map(map, self.mode, advice, offset, len)
+            .map_err(|e| Error::io(e, "madvise", self.path()))
+    }
+
+    fn check_range(&self, offset: usize, len: usize) -> Result<()> {
+        match offset.checked_add(len) {
+            Some(end) if end <= self.len() => Ok(()),
+            _ => Err(Error::invalid_arg(
+                format!(
+                    "range {offset}..{} is outside the mapping of {} bytes",
+                    offset as u128 + len as u128,
+                    self.len()
+                ),
+                self.path(),
+            )),
+        }
+    }
+}
+
+/// An anonymous shared buffer of `count` elements of `T`, zero-filled: the Zig seed's
+/// `createSharedBuffer`. Use [`MmapFile::as_mut_slice`] to reach the elements.
+pub fn create_shared_buffer<T: Pod>(count: usize) -> Result<MmapFile> {
+    let bytes = count.checked_mul(std::mem::size_of::<T>()).ok_or_else(|| {
+        Error::invalid_arg(format!("{count} elements overflow the address space"), None)
+    })?;
+    MmapFile::shared_anonymous(bytes as u64)
+}
+
+#[cfg(unix)]
+fn advise_map(
+    map: &MmapRaw,
+    mode: Mode,
+    advice: Advice,
+    offset: usize,
+    len: usize,
+) -> io::Result<()> {
+    use memmap2::{Advice as A, UncheckedAdvice};
+    let safe = match advice {
+        Advice::Normal => A::Normal,
+        Advice::Sequential => A::Sequential,
+        Advice::Random => A::Random,
+        Advice::WillNeed => A::WillNeed,
+        Advice::DontNeed if mode == Mode::CopyOnWrite => return Ok(()),
+        Advice::DontNeed => {
+            // SAFETY: MADV_DONTNEED may only change what memory reads for private pages that
+            // were written. ReadWrite and anonymous maps are shared: their pages come back from
+            // the page cache unchanged. ReadOnly maps are private, but nothing written through
+            // this crate's API lives in them (as_mut_slice refuses), so they read the file
+            // again, which is what they are meant to show. CopyOnWrite returned above.
+            return unsafe { map.unchecked_advise_range(UncheckedAdvice::DontNeed, offset, len) };
+        }
+    };
+    map.advise_range(safe, offset, len)
+}
+
+#[cfg(not(unix))]
+fn advise_map(_: &MmapRaw, _: Mode, _: Advice, _: usize, _: usize) -> io::Result<()> {
+    Ok(())
+}
+
+fn cast_error<T>(e: PodCastError, len: usize, path: Option<&Path>) -> Error {
+    let name = std::any::type_name::<T>();
+    match e {
+        PodCastError::TargetAlignmentGreaterAndInputNotAligned => Error::alignment(
+            format!(
+                "the mapping is not aligned to {} bytes for {name}",
+                std::mem::align_of::<T>()
+            ),
+            path,
+        ),
+        _ => Error::size_mismatch(
+            format!(
+                "{len} bytes is not a whole number of {name} ({} bytes each)",
+                std::mem::size_of::<T>()
+            ),
+            path,
+        ),
+    }
+}
+
+fn to_usize(len: u64, path: Option<&Path>) -> Result<usize> {
+    usize::try_from(len)
+        .ok()
+        .filter(|&l| l <= isize::MAX as usize)
+        .ok_or_else(|| {
+            Error::invalid_arg(
+                format!("{len} bytes cannot be mapped on this platform"),
+                path,
+            )
+        })
+}
+
+fn map_file(file: &File, opts: &mut MmapOptions, mode: Mode, path: &Path) -> Result<MmapRaw> {
+    let map = match mode {
+        Mode::ReadWrite => opts.map_raw(file),
+        Mode::ReadOnly | Mode::CopyOnWrite => {
+            // Private maps do not reserve swap for every page up front: a copy-on-write map of a
+            // file larger than RAM + swap must still open (only written pages need memory).
+            opts.no_reserve_swap();
+            // SAFETY: memmap2 marks this unsafe because the file may change underneath a `&[u8]`;
+            // we hand out only a raw map (`MmapRaw`), and slices are borrowed from it with their
+            // own contract in `as_slice`.
+            unsafe { opts.map_copy(file) }.map(MmapRaw::from)
+        }
+    };
+    map.map_err(|e| Error::io(e, "mmap", Some(path)))
+}
+
+fn open_regular(path: &Path, write: bool) -> Result<File> {
+    let mut oo = fs::OpenOptions::new();
+    oo.read(true).write(write);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // A FIFO would block `open` until a writer appears; non-blocking open returns at once and
+        // the regular-file check below rejects it. O_NONBLOCK has no effect on regular files.
+        oo.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = oo
+        .open(path)
+        .map_err(|e| Error::io(e, "open", Some(path)))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| Error::io(e, "fstat", Some(path)))?;
+    if meta.is_dir() {
+        return Err(Error::io(
+            io::Error::from(io::ErrorKind::IsADirectory),
+            "open",
+            Some(path),
+        ));
+    }
+    if !meta.is_file() {
+        return Err(Error::invalid_arg(
+            "expected a regular file (not a device, FIFO or socket)",
+            Some(path),
+        ));
+    }
+    Ok(file)
+}
+
+fn create_new(path: &Path, len: u64, options: &CreateOptions) -> Result<File> {
+    let mut oo = fs::OpenOptions::new();
+    // create_new is O_CREAT | O_EXCL: it fails on any existing entry, a symlink included,
+    // so it never follows a link planted at the path.
+    oo.read(true).write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        oo.mode(options.permissions);
+    }
+    let file = oo
+        .open(path)
+        .map_err(|e| Error::io(e, "open", Some(path)))?;
+    if let Err(e) = file.set_len(len) {
+        // Leave nothing behind: the file is ours, created a moment ago.
+        let _ = fs::remove_file(path);
+        return Err(Error::io(e, "ftruncate", Some(path)));
+    }
+    Ok(file)
+}
+
+fn create_replacing(path: &Path, len: u64, options: &CreateOptions) -> Result<File> {
+    if fs::metadata(path).is_ok_and(|m| m.is_dir()) {
+        return Err(Error::io(
+            io::Error::from(io::ErrorKind::IsADirectory),
+            "open",
+            Some(path),
+        ));
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    let prefix = format!(".{name}.");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".tmp");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(fs::Permissions::from_mode(options.permissions));
+    }
+    #[cfg(not(unix))]
+    let _ = options;
+    let tmp = builder
+        .tempfile_in(dir)
+        .map_err(|e| Error::io(e, "open", Some(path)))?;
+    tmp.as_file()
+        .set_len(len)
+        .map_err(|e| Error::io(e, "ftruncate", Some(path)))?;
+    tmp.persist(path)
+        .map_err(|e| Error::io(e.error, "rename", Some(path)))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,29 @@
+//! Memory-mapped files and shared memory as typed slices.
+//!
+//! ```no_run
+//! use memmap_core::{MmapFile, Mode, OpenOptions};
+//!
+//! let mut created = MmapFile::create("weights.bin", 8 * 1000)?;
+//! created.as_mut_slice::<f64>()?.fill(1.5);
+//! created.flush()?;
+//!
+//! let map = OpenOptions::new().mode(Mode::ReadOnly).open("weights.bin")?;
+//! let sum: f64 = map.as_slice::<f64>()?.iter().sum();
+//! assert_eq!(sum, 1500.0);
+//! # Ok::<(), memmap_core::Error>(())
+//! ```
+//!
+//! Every offset and length is checked against the file's size before mapping, so nothing
+//! this crate computes reaches past the end of a file. A file truncated by another process
+//! while it is mapped is the one hazard left: touching the lost pages raises `SIGBUS`.
+
+mod advice;
+mod anon;
+mod error;
+mod file;
+mod mode;
+
+pub use advice::Advice;
+pub use error::{Error, Result};
+pub use file::{create_shared_buffer, CreateOptions, MmapFile, OpenOptions};
+pub use mode::Mode;

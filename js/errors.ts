@@ -1,0 +1,78 @@
+/** Every error thrown by memmap. `code` is an OS code (`ENOENT`, ...) or one of `ErrorCode`. */
+export type ErrorCode =
+  | 'ERR_MMAP_INVALID_ARG'
+  | 'ERR_MMAP_SIZE_MISMATCH'
+  | 'ERR_MMAP_ALIGNMENT'
+  | 'ERR_MMAP_READONLY'
+  | 'ERR_MMAP_CLOSED'
+  | 'ERR_MMAP_FORMAT'
+  | 'ERR_MMAP_EXTERNAL_BUFFERS'
+
+export class MmapError extends Error {
+  /** `ERR_MMAP_*`, or the OS error name `fs` would use (`ENOENT`, `EACCES`, `EEXIST`, ...). */
+  readonly code: string
+  /** The file the error is about, where there is one. */
+  readonly path?: string
+  /** The failing system call, for OS errors. */
+  readonly syscall?: string
+
+  constructor(code: string, message: string, details: { path?: string; syscall?: string } = {}) {
+    super(message)
+    this.name = 'MmapError'
+    this.code = code
+    if (details.path !== undefined) this.path = details.path
+    if (details.syscall !== undefined) this.syscall = details.syscall
+  }
+}
+
+/** @internal */
+export function mmapError(code: ErrorCode, message: string, path?: string): MmapError {
+  return new MmapError(code, path === undefined ? message : `${message} (path '${path}')`, { path })
+}
+
+/** @internal */
+export function invalidArg(message: string, path?: string): MmapError {
+  return mmapError('ERR_MMAP_INVALID_ARG', message, path)
+}
+
+interface NativePayload {
+  code: string
+  message: string
+  path?: string | null
+  syscall?: string | null
+}
+
+/**
+ * The binding throws errors whose message is a JSON payload (see `src/error.rs`); rebuild them
+ * here, the one place that decides what a user sees. Anything else is rethrown untouched.
+ * @internal
+ */
+export function fromNative(err: unknown): unknown {
+  if (!(err instanceof Error)) return err
+  let payload: NativePayload
+  try {
+    payload = JSON.parse(err.message) as NativePayload
+  } catch {
+    return err
+  }
+  if (typeof payload?.code !== 'string' || typeof payload.message !== 'string') return err
+  const path = payload.path ?? undefined
+  const syscall = payload.syscall ?? undefined
+  let message: string
+  if (syscall !== undefined) {
+    // The shape of Node's own fs errors: "ENOENT: no such file or directory, open '/x'".
+    message = `${payload.code}: ${payload.message.toLowerCase()}, ${syscall}${path === undefined ? '' : ` '${path}'`}`
+  } else {
+    message = path === undefined ? payload.message : `${payload.message} (path '${path}')`
+  }
+  return new MmapError(payload.code, message, { path, syscall })
+}
+
+/** Runs a binding call, turning its errors into `MmapError`s. @internal */
+export function native<T>(call: () => T): T {
+  try {
+    return call()
+  } catch (err) {
+    throw fromNative(err)
+  }
+}

@@ -1,0 +1,84 @@
+import { fromNative, native } from './errors.js'
+import { NativeMap } from './native.js'
+import { oneOf } from './validate.js'
+
+export type Mode = 'r' | 'r+' | 'c'
+export type Advice = 'normal' | 'sequential' | 'random' | 'willneed' | 'dontneed'
+
+/** @internal */
+export const MODES: readonly Mode[] = ['r', 'r+', 'c']
+/** @internal */
+export const ADVICE: readonly Advice[] = ['normal', 'sequential', 'random', 'willneed', 'dontneed']
+
+/**
+ * One native mapping and its single ArrayBuffer. Every public class holds one of these; it is
+ * where close() detaches the buffer before the memory is unmapped.
+ * @internal
+ */
+export class Mapping {
+  readonly buffer: ArrayBuffer
+  readonly byteLength: number
+  readonly mode: Mode
+  /** Absolute path of the mapped file; '' for anonymous memory. */
+  readonly path: string
+  readonly #native: NativeMap
+
+  private constructor(nativeMap: NativeMap, path: string) {
+    this.#native = nativeMap
+    this.buffer = native(() => nativeMap.takeBuffer()) as ArrayBuffer
+    this.byteLength = nativeMap.byteLength
+    this.mode = nativeMap.mode as Mode
+    this.path = path
+  }
+
+  static open(path: string, mode: Mode, offset: number, length?: number): Mapping {
+    return new Mapping(
+      native(() => NativeMap.open(path, mode, offset, length)),
+      path,
+    )
+  }
+
+  static create(path: string, byteLength: number, overwrite: boolean): Mapping {
+    return new Mapping(
+      native(() => NativeMap.create(path, byteLength, overwrite)),
+      path,
+    )
+  }
+
+  static anonymous(byteLength: number): Mapping {
+    return new Mapping(
+      native(() => NativeMap.anonymous(byteLength)),
+      '',
+    )
+  }
+
+  get closed(): boolean {
+    return this.#native.closed
+  }
+
+  flush(): void {
+    native(() => this.#native.flush())
+  }
+
+  flushRange(offset: number, length: number): void {
+    native(() => this.#native.flushRange(offset, length))
+  }
+
+  async flushAsync(): Promise<void> {
+    const pending = native(() => this.#native.flushAsync())
+    try {
+      await pending
+    } catch (err) {
+      throw fromNative(err)
+    }
+  }
+
+  advise(advice: unknown, offset?: number, length?: number): void {
+    const a = oneOf('advice', advice, ADVICE, this.path || undefined)
+    native(() => this.#native.advise(a, offset, length))
+  }
+
+  close(): void {
+    native(() => this.#native.close(this.buffer))
+  }
+}
