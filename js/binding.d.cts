@@ -35,8 +35,9 @@ export declare class NativeMap {
   flush(): void
   flushRange(offset: number, length: number): void
   /**
-   * msync on the thread pool; the mapping stays alive until it is done, even if the
-   * array is closed meanwhile (close then waits for it).
+   * msync on the thread pool. The task holds the mapping: a `close()` issued meanwhile
+   * detaches the buffer at once, and the memory is unmapped when the flush is done, so a
+   * flush that was asked for always happens.
    */
   flushAsync(): Promise<void>
   /** madvise over the whole mapping or `offset..offset + length`. */

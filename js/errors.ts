@@ -12,9 +12,9 @@ export class MmapError extends Error {
   /** `ERR_MMAP_*`, or the OS error name `fs` would use (`ENOENT`, `EACCES`, `EEXIST`, ...). */
   readonly code: string
   /** The file the error is about, where there is one. */
-  readonly path?: string
+  declare readonly path?: string
   /** The failing system call, for OS errors. */
-  readonly syscall?: string
+  declare readonly syscall?: string
 
   constructor(code: string, message: string, details: { path?: string; syscall?: string } = {}) {
     super(message)

@@ -1,4 +1,6 @@
-import { fromNative, native } from './errors.js'
+import { constants } from 'node:buffer'
+
+import { fromNative, invalidArg, native } from './errors.js'
 import { NativeMap } from './native.js'
 import { oneOf } from './validate.js'
 
@@ -9,6 +11,13 @@ export type Advice = 'normal' | 'sequential' | 'random' | 'willneed' | 'dontneed
 export const MODES: readonly Mode[] = ['r', 'r+', 'c']
 /** @internal */
 export const ADVICE: readonly Advice[] = ['normal', 'sequential', 'random', 'willneed', 'dontneed']
+
+/**
+ * Node creates external ArrayBuffers through its Buffer machinery, so one mapping handed to
+ * JavaScript is capped at `buffer.constants.MAX_LENGTH` (4 GiB on Node 20, more on later ones).
+ * @internal
+ */
+export const MAX_BUFFER = constants.MAX_LENGTH
 
 /**
  * One native mapping and its single ArrayBuffer. Every public class holds one of these; it is
@@ -25,6 +34,14 @@ export class Mapping {
 
   private constructor(nativeMap: NativeMap, path: string) {
     this.#native = nativeMap
+    if (nativeMap.byteLength > MAX_BUFFER) {
+      nativeMap.close(undefined)
+      throw invalidArg(
+        `${nativeMap.byteLength} bytes is more than one ArrayBuffer can hold in this Node.js ` +
+          `(buffer.constants.MAX_LENGTH = ${MAX_BUFFER}); map a window of the file with offset and length`,
+        path || undefined,
+      )
+    }
     this.buffer = native(() => nativeMap.takeBuffer()) as ArrayBuffer
     this.byteLength = nativeMap.byteLength
     this.mode = nativeMap.mode as Mode

@@ -23,12 +23,7 @@ for (const name of readdirSync(js)) {
 }
 
 const names = Object.keys(createRequire(import.meta.url)(join(dist, 'index.js'))).filter((n) => n !== 'default')
-const mjs = [
-  "import cjs from './index.js'",
-  '',
-  ...names.map((n) => `export const ${n} = cjs.${n}`),
-  '',
-].join('\n')
+const mjs = ["import cjs from './index.js'", '', ...names.map((n) => `export const ${n} = cjs.${n}`), ''].join('\n')
 writeFileSync(join(dist, 'index.mjs'), mjs)
 writeFileSync(join(dist, 'index.d.mts'), "export * from './index.js'\n")
 console.log(`dist/: ${names.length} exports (${names.join(', ')})`)

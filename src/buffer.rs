@@ -2,7 +2,7 @@
 
 use std::ffi::c_void;
 use std::ptr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use napi::sys;
 
@@ -35,21 +35,31 @@ pub unsafe fn external(
         return check(status, "napi_create_arraybuffer").map(|()| value);
     }
     let hint = Box::into_raw(Box::new(Arc::clone(slot))).cast::<c_void>();
-    // SAFETY: env is live; data/len describe the mapping (caller's contract); `hint` is a
-    // leaked Box<Arc<Slot>> that `finalize` takes back exactly once.
-    let status = unsafe {
-        sys::napi_create_external_arraybuffer(
-            env,
-            data.cast(),
-            len,
-            Some(finalize),
-            hint,
-            &mut value,
-        )
+    let status = if runtime_forbids_external_buffers_for_test() {
+        sys::Status::napi_no_external_buffers_allowed
+    } else {
+        // SAFETY: env is live; data/len describe the mapping (caller's contract); `hint` is a
+        // leaked Box<Arc<Slot>> that `finalize` takes back exactly once.
+        unsafe {
+            sys::napi_create_external_arraybuffer(
+                env,
+                data.cast(),
+                len,
+                Some(finalize),
+                hint,
+                &mut value,
+            )
+        }
     };
     if status != sys::Status::napi_ok {
-        // SAFETY: creation failed, so the finalizer will never run and the hint is still ours.
-        drop(unsafe { Box::from_raw(hint.cast::<Arc<Slot>>()) });
+        // Node may already have run the finalizer on failure (node::Buffer::New frees through
+        // it when the length is over its limit); the flag on the slot, which `slot` keeps
+        // alive, says whether the hint is still ours to reclaim.
+        if !slot.finalized() {
+            // SAFETY: the finalizer has not run and never will for a buffer that was not
+            // created, so the leaked Box<Arc<Slot>> is still ours, reclaimed once here.
+            drop(unsafe { Box::from_raw(hint.cast::<Arc<Slot>>()) });
+        }
         if status == sys::Status::napi_no_external_buffers_allowed {
             return Err(error::own(
                 error::EXTERNAL_BUFFERS,
@@ -65,11 +75,21 @@ pub unsafe fn external(
     Ok(value)
 }
 
+/// Node cannot be made to refuse external buffers, so the test suite sets
+/// `MEMMAP_TEST_NO_EXTERNAL_BUFFERS=1` to drive the refusal branch above as Electron would.
+fn runtime_forbids_external_buffers_for_test() -> bool {
+    static FORBID: OnceLock<bool> = OnceLock::new();
+    *FORBID.get_or_init(|| {
+        std::env::var_os("MEMMAP_TEST_NO_EXTERNAL_BUFFERS").is_some_and(|v| v == "1")
+    })
+}
+
 /// Runs when V8 collects the buffer, possibly a turn after `close()` detached it.
 unsafe extern "C" fn finalize(_env: sys::napi_env, _data: *mut c_void, hint: *mut c_void) {
     // SAFETY: `hint` is the Box<Arc<Slot>> leaked in `external`, and V8 calls the finalizer
     // once per buffer.
     let slot = unsafe { Box::from_raw(hint.cast::<Arc<Slot>>()) };
+    slot.mark_finalized();
     // Idempotent: a `close()` that already unmapped left `None` behind.
     slot.release();
 }

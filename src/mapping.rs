@@ -1,4 +1,7 @@
-use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::cell::Cell;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
 
 use memmap_core::{Advice, CreateOptions, Error, MmapFile, Mode, OpenOptions};
 use napi::bindgen_prelude::{ArrayBuffer, AsyncTask, Unknown};
@@ -9,30 +12,33 @@ use crate::args;
 use crate::buffer;
 use crate::error::{self, IntoNapi, Result};
 
-/// The mapping shared by the `NativeMap` object, its ArrayBuffer's finalizer and in-flight
-/// background flushes. Whoever releases first unmaps; the others find `None`.
+/// The mapping, shared by the `NativeMap` object and its ArrayBuffer's finalizer. Whoever
+/// releases first drops the slot's reference; the memory is unmapped when the last `Arc`
+/// goes, which a background flush may hold a little longer.
 pub struct Slot {
-    map: RwLock<Option<MmapFile>>,
+    map: RwLock<Option<Arc<MmapFile>>>,
+    /// Set by the ArrayBuffer's finalizer. Node runs that finalizer itself when it fails to
+    /// create the buffer (e.g. past `buffer.constants.MAX_LENGTH`), so after a failed creation
+    /// this tells whether the finalizer's reference is already gone.
+    finalized: AtomicBool,
 }
 
 impl Slot {
+    pub fn mark_finalized(&self) {
+        self.finalized.store(true, Ordering::SeqCst);
+    }
+
+    pub fn finalized(&self) -> bool {
+        self.finalized.load(Ordering::SeqCst)
+    }
+
     pub fn release(&self) {
-        let mut guard = self.map.write().unwrap_or_else(|e| e.into_inner());
-        *guard = None;
+        let taken = self.map.write().unwrap_or_else(|e| e.into_inner()).take();
+        drop(taken);
     }
 
-    fn read(&self) -> RwLockReadGuard<'_, Option<MmapFile>> {
-        self.map.read().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn with<T>(
-        &self,
-        f: impl FnOnce(&MmapFile) -> memmap_core::Result<T>,
-    ) -> memmap_core::Result<T> {
-        match self.read().as_ref() {
-            Some(map) => f(map),
-            None => Err(Error::closed("the map is closed", None)),
-        }
+    fn get(&self) -> Option<Arc<MmapFile>> {
+        self.map.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }
 
@@ -47,11 +53,13 @@ enum BufferState {
 #[napi]
 pub struct NativeMap {
     slot: Arc<Slot>,
-    buffer: BufferState,
+    // Cells, not `&mut self`: napi-rs keeps a shared borrow of the object alive while a
+    // `flushAsync` task is pending, and `close()` must still work then.
+    buffer: Cell<BufferState>,
+    closed: Cell<bool>,
     len: usize,
     mode: Mode,
     path: Option<String>,
-    closed: bool,
 }
 
 impl NativeMap {
@@ -61,25 +69,23 @@ impl NativeMap {
             mode: map.mode(),
             path: map.path().map(|p| p.to_string_lossy().into_owned()),
             slot: Arc::new(Slot {
-                map: RwLock::new(Some(map)),
+                map: RwLock::new(Some(Arc::new(map))),
+                finalized: AtomicBool::new(false),
             }),
-            buffer: BufferState::NotHandedOut,
-            closed: false,
+            buffer: Cell::new(BufferState::NotHandedOut),
+            closed: Cell::new(false),
         }
     }
 
-    fn path(&self) -> Option<&std::path::Path> {
-        self.path.as_deref().map(std::path::Path::new)
+    fn path(&self) -> Option<&Path> {
+        self.path.as_deref().map(Path::new)
     }
 
-    fn with<T>(&self, f: impl FnOnce(&MmapFile) -> memmap_core::Result<T>) -> Result<T> {
+    fn live(&self) -> Result<Arc<MmapFile>> {
         self.slot
-            .with(f)
-            .map_err(|e| match e {
-                Error::Closed { .. } => Error::closed("the map is closed", self.path()),
-                e => e,
-            })
-            .napi()
+            .get()
+            .filter(|_| !self.closed.get())
+            .ok_or_else(|| error::to_napi(&Error::closed("the map is closed", self.path())))
     }
 }
 
@@ -89,7 +95,7 @@ impl NativeMap {
     /// the file after `offset`.
     #[napi(factory)]
     pub fn open(path: String, mode: String, offset: f64, length: Option<f64>) -> Result<Self> {
-        let parsed = || -> memmap_core::Result<MmapFile> {
+        let opened = || -> memmap_core::Result<MmapFile> {
             let mut o = OpenOptions::new();
             o.mode(mode.parse::<Mode>()?)
                 .offset(args::size("offset", offset)?);
@@ -98,7 +104,7 @@ impl NativeMap {
             }
             o.open(&path)
         };
-        parsed()
+        opened()
             .map(Self::new)
             .map_err(|e| with_path(e, &path))
             .napi()
@@ -129,32 +135,28 @@ impl NativeMap {
     /// The mapping's one ArrayBuffer. A second call is an error: two external buffers over
     /// the same memory would break the one-buffer-per-mapping rule close() relies on.
     #[napi]
-    pub fn take_buffer<'env>(&mut self, env: &'env Env) -> Result<Unknown<'env>> {
-        if self.buffer != BufferState::NotHandedOut {
+    pub fn take_buffer<'env>(&self, env: &'env Env) -> Result<Unknown<'env>> {
+        if self.buffer.get() != BufferState::NotHandedOut {
             return Err(error::own(
                 "ERR_MMAP_INTERNAL",
                 "the buffer was already taken",
             ));
         }
-        let data = {
-            let guard = self.slot.read();
-            match guard.as_ref() {
-                Some(map) => map.as_mut_ptr(),
-                None => {
-                    return Err(error::to_napi(&Error::closed(
-                        "the map is closed",
-                        self.path(),
-                    )))
-                }
+        let data = self.live()?.as_mut_ptr();
+        // SAFETY: `data` is the start of `self.len` mapped bytes held by `self.slot`, which is
+        // released only after the buffer is detached (`close`) or by the buffer's finalizer.
+        let value = match unsafe { buffer::external(env.raw(), &self.slot, data, self.len) } {
+            Ok(v) => v,
+            Err(e) => {
+                // No buffer exists over the memory: unmap now rather than at collection.
+                self.slot.release();
+                self.closed.set(true);
+                return Err(e);
             }
         };
-        // SAFETY: `data` is the start of `self.len` mapped bytes owned by `self.slot`, which
-        // is released only after the buffer is detached (`close`) or by the buffer's own
-        // finalizer.
-        let value = unsafe { buffer::external(env.raw(), &self.slot, data, self.len)? };
-        self.buffer = BufferState::HandedOut {
+        self.buffer.set(BufferState::HandedOut {
             data: data as usize,
-        };
+        });
         // SAFETY: `value` was just created in this env.
         Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), value) })
     }
@@ -171,36 +173,30 @@ impl NativeMap {
 
     #[napi(getter)]
     pub fn closed(&self) -> bool {
-        self.closed
+        self.closed.get()
     }
 
     /// msync: durable when it returns.
     #[napi]
     pub fn flush(&self) -> Result<()> {
-        self.with(MmapFile::flush)
+        self.live()?.flush().napi()
     }
 
     #[napi]
     pub fn flush_range(&self, offset: f64, length: f64) -> Result<()> {
         let offset = args::usize_of("offset", offset).napi()?;
         let length = args::usize_of("length", length).napi()?;
-        self.with(|m| m.flush_range(offset, length))
+        self.live()?.flush_range(offset, length).napi()
     }
 
-    /// msync on the thread pool; the mapping stays alive until it is done, even if the
-    /// array is closed meanwhile (close then waits for it).
+    /// msync on the thread pool. The task holds the mapping: a `close()` issued meanwhile
+    /// detaches the buffer at once, and the memory is unmapped when the flush is done, so a
+    /// flush that was asked for always happens.
     #[napi(ts_return_type = "Promise<void>")]
     pub fn flush_async(&self) -> Result<AsyncTask<FlushTask>> {
-        if self.closed {
-            return Err(error::to_napi(&Error::closed(
-                "the map is closed",
-                self.path(),
-            )));
-        }
-        Ok(AsyncTask::new(FlushTask {
-            slot: Arc::clone(&self.slot),
-            path: self.path.clone(),
-        }))
+        let map = self.live()?;
+        map.check_flushable().napi()?;
+        Ok(AsyncTask::new(FlushTask { map: Some(map) }))
     }
 
     /// madvise over the whole mapping or `offset..offset + length`.
@@ -212,40 +208,36 @@ impl NativeMap {
             Some(l) => args::usize_of("length", l).napi()?,
             None => self.len.saturating_sub(offset),
         };
-        self.with(|m| m.advise_range(advice, offset, length))
+        self.live()?.advise_range(advice, offset, length).napi()
     }
 
     /// Detaches `buffer` (every typed array over it drops to length 0), then unmaps.
     /// Idempotent. If the buffer cannot be detached, nothing is unmapped.
     #[napi]
-    pub fn close(&mut self, buffer: Option<ArrayBuffer>) -> Result<()> {
-        if self.closed {
+    pub fn close(&self, buffer: Option<ArrayBuffer>) -> Result<()> {
+        if self.closed.get() {
             return Ok(());
         }
-        if let BufferState::HandedOut { data } = self.buffer {
-            if self.len > 0 {
-                let Some(buffer) = buffer else {
-                    return Err(error::own(
-                        "ERR_MMAP_INTERNAL",
-                        "close() needs the mapping's ArrayBuffer to detach it",
-                    ));
-                };
-                if buffer.as_ptr() as usize != data {
-                    if !buffer.is_detached().unwrap_or(false) {
-                        return Err(error::own(
-                            "ERR_MMAP_INTERNAL",
-                            "close() was given an ArrayBuffer of another mapping",
-                        ));
-                    }
-                } else {
-                    buffer.detach().map_err(|e| {
-                        error::own("ERR_MMAP_INTERNAL", format!("detach failed: {e}"))
-                    })?;
-                }
+        if let (BufferState::HandedOut { data }, true) = (self.buffer.get(), self.len > 0) {
+            let Some(buffer) = buffer else {
+                return Err(error::own(
+                    "ERR_MMAP_INTERNAL",
+                    "close() needs the mapping's ArrayBuffer to detach it",
+                ));
+            };
+            if buffer.as_ptr() as usize == data {
+                buffer
+                    .detach()
+                    .map_err(|e| error::own("ERR_MMAP_INTERNAL", format!("detach failed: {e}")))?;
+            } else if !buffer.is_detached().unwrap_or(false) {
+                return Err(error::own(
+                    "ERR_MMAP_INTERNAL",
+                    "close() was given an ArrayBuffer of another mapping",
+                ));
             }
         }
         self.slot.release();
-        self.closed = true;
+        self.closed.set(true);
         Ok(())
     }
 }
@@ -255,14 +247,13 @@ fn with_path(e: Error, path: &str) -> Error {
         Error::InvalidArg {
             message,
             path: None,
-        } => Error::invalid_arg(message, Some(std::path::Path::new(path))),
+        } => Error::invalid_arg(message, Some(Path::new(path))),
         e => e,
     }
 }
 
 pub struct FlushTask {
-    slot: Arc<Slot>,
-    path: Option<String>,
+    map: Option<Arc<MmapFile>>,
 }
 
 impl Task for FlushTask {
@@ -270,13 +261,11 @@ impl Task for FlushTask {
     type JsValue = ();
 
     fn compute(&mut self) -> napi::Result<()> {
-        let path = self.path.as_deref().map(std::path::Path::new);
-        self.slot
-            .with(MmapFile::flush)
-            .map_err(|e| match e {
-                Error::Closed { .. } => Error::closed("the map is closed", path),
-                e => e,
-            })
+        // Taken, so that if this is the last holder the unmap happens here, off the main thread.
+        let Some(map) = self.map.take() else {
+            return Ok(());
+        };
+        map.flush()
             .map_err(|e| napi::Error::from_reason(error::to_napi(&e).reason))
     }
 

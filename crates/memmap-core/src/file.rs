@@ -293,13 +293,22 @@ impl MmapFile {
         self.flush_with(|m| m.flush_range(offset, len))
     }
 
-    fn flush_with(&self, f: impl FnOnce(&MmapRaw) -> io::Result<()>) -> Result<()> {
-        match self.mode {
-            Mode::ReadOnly => Err(Error::read_only(
+    /// The error [`flush`](Self::flush) would give for the mode alone: `ReadOnly` maps refuse.
+    /// Lets a caller refuse up front before handing the flush to another thread.
+    pub fn check_flushable(&self) -> Result<()> {
+        if self.mode == Mode::ReadOnly {
+            return Err(Error::read_only(
                 "cannot flush a map opened read-only (mode 'r')",
                 self.path(),
-            )),
-            Mode::CopyOnWrite => Ok(()),
+            ));
+        }
+        Ok(())
+    }
+
+    fn flush_with(&self, f: impl FnOnce(&MmapRaw) -> io::Result<()>) -> Result<()> {
+        self.check_flushable()?;
+        match self.mode {
+            Mode::ReadOnly | Mode::CopyOnWrite => Ok(()),
             Mode::ReadWrite => match &self.map {
                 Some(m) => f(m).map_err(|e| Error::io(e, "msync", self.path())),
                 None => Ok(()),

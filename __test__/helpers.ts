@@ -1,0 +1,63 @@
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+
+import { afterAll, expect } from 'vitest'
+
+export const DIST = resolve(__dirname, '..', 'dist')
+export const ENTRY = join(DIST, 'index.mjs')
+
+/** A fresh directory, removed when the test file ends. */
+export function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'memmap-test-'))
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+export interface ChildResult {
+  status: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+}
+
+/**
+ * Runs `code` (an ES module body; `m` is the package) in a child Node process, so that a
+ * crash kills the child and fails the test instead of the runner.
+ */
+export function runChild(
+  code: string,
+  { nodeArgs = [] as string[], env = {} as Record<string, string> } = {},
+): ChildResult {
+  const prelude = `import * as m from ${JSON.stringify(ENTRY)}\nimport fs from 'node:fs'\n`
+  const r = spawnSync(process.execPath, [...nodeArgs, '--input-type=module', '-e', prelude + code], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 120_000,
+  })
+  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr }
+}
+
+/** The child ended normally with exit code 0: no signal (SIGSEGV, SIGBUS, SIGABRT). */
+export function expectCleanExit(r: ChildResult): void {
+  expect(r.signal, `child died by signal; stderr:\n${r.stderr}`).toBeNull()
+  expect(r.status, `child failed; stderr:\n${r.stderr}`).toBe(0)
+}
+
+/** How many mappings of `path` this process has, from /proc/self/maps. */
+export function mappingsOf(path: string): number {
+  return readFileSync('/proc/self/maps', 'utf8')
+    .split('\n')
+    .filter((line) => line.endsWith(` ${path}`)).length
+}
+
+/** Calls `fn` and returns the error it throws, failing if it returns. */
+export function thrown(fn: () => unknown): any {
+  try {
+    fn()
+  } catch (err) {
+    return err
+  }
+  throw new Error('expected an error, none was thrown')
+}
