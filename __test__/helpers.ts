@@ -61,3 +61,8 @@ export function thrown(fn: () => unknown): any {
   }
   throw new Error('expected an error, none was thrown')
 }
+
+/** The file's bytes as a typed array of `ctor` (a copy, aligned). */
+export function fileAs<T>(ctor: new (b: ArrayBuffer) => T, path: string): T {
+  return new ctor(Uint8Array.from(readFileSync(path)).buffer)
+}

@@ -3,17 +3,7 @@ import { describe } from './validate.js'
 
 /** Canonical element types. `bool` is one byte per element, viewed as `Uint8Array`. */
 export type DType =
-  | 'int8'
-  | 'uint8'
-  | 'int16'
-  | 'uint16'
-  | 'int32'
-  | 'uint32'
-  | 'int64'
-  | 'uint64'
-  | 'float32'
-  | 'float64'
-  | 'bool'
+  'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'uint64' | 'float32' | 'float64' | 'bool'
 
 export type TypedArray =
   | Int8Array
@@ -83,17 +73,50 @@ export const DTYPES: Readonly<Record<DType, DTypeInfo>> = {
 // (64-bit everywhere); `long`/`l` are C long, which numpy also makes 64-bit on the platforms
 // we ship for except Windows, where they would be 32-bit: we do not guess and take numpy 2's.
 const ALIASES: Readonly<Record<string, DType>> = {
-  i1: 'int8', b: 'int8', byte: 'int8',
-  u1: 'uint8', B: 'uint8', ubyte: 'uint8',
-  i2: 'int16', h: 'int16', short: 'int16',
-  u2: 'uint16', H: 'uint16', ushort: 'uint16',
-  i4: 'int32', i: 'int32', intc: 'int32',
-  u4: 'uint32', I: 'uint32', uintc: 'uint32',
-  i8: 'int64', q: 'int64', l: 'int64', longlong: 'int64', long: 'int64', int: 'int64', int_: 'int64', intp: 'int64',
-  u8: 'uint64', Q: 'uint64', L: 'uint64', ulonglong: 'uint64', ulong: 'uint64', uint: 'uint64', uintp: 'uint64',
-  f4: 'float32', f: 'float32', single: 'float32',
-  f8: 'float64', d: 'float64', double: 'float64', float: 'float64', float_: 'float64',
-  '?': 'bool', b1: 'bool', bool_: 'bool',
+  i1: 'int8',
+  b: 'int8',
+  byte: 'int8',
+  u1: 'uint8',
+  B: 'uint8',
+  ubyte: 'uint8',
+  i2: 'int16',
+  h: 'int16',
+  short: 'int16',
+  u2: 'uint16',
+  H: 'uint16',
+  ushort: 'uint16',
+  i4: 'int32',
+  i: 'int32',
+  intc: 'int32',
+  u4: 'uint32',
+  I: 'uint32',
+  uintc: 'uint32',
+  i8: 'int64',
+  q: 'int64',
+  l: 'int64',
+  longlong: 'int64',
+  long: 'int64',
+  int: 'int64',
+  int_: 'int64',
+  intp: 'int64',
+  u8: 'uint64',
+  Q: 'uint64',
+  L: 'uint64',
+  ulonglong: 'uint64',
+  ulong: 'uint64',
+  uint: 'uint64',
+  uintp: 'uint64',
+  f4: 'float32',
+  f: 'float32',
+  single: 'float32',
+  f8: 'float64',
+  d: 'float64',
+  double: 'float64',
+  float: 'float64',
+  float_: 'float64',
+  '?': 'bool',
+  b1: 'bool',
+  bool_: 'bool',
 }
 
 function lookup(spelling: string): DType | undefined {
@@ -117,10 +140,9 @@ export function toDType(value: unknown, path?: string): DTypeInfo {
       throw invalidArg(`big-endian dtype '${value}' is not supported: memory is mapped as it is, little-endian`, path)
     }
     const bare = order === '<' || order === '|' || order === '=' ? value.slice(1) : value
+    // numpy accepts any of '<' (little), '=' (native) and '|' (not applicable) before any type.
     const name = lookup(bare)
-    // '|' (not applicable) is only right for one-byte types; '<' only for multi-byte ones, but
-    // numpy accepts '<u1' too, so that one is let through.
-    if (name !== undefined && !(order === '|' && DTYPES[name].itemsize > 1)) return DTYPES[name]
+    if (name !== undefined) return DTYPES[name]
   }
   throw invalidArg(
     `dtype must be one of ${Object.keys(DTYPES).join(', ')}, a numpy spelling ('f8', '<i4', '|u1', ...) or a typed-array constructor, got ${describe(value)}`,

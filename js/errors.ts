@@ -68,6 +68,13 @@ export function fromNative(err: unknown): unknown {
   return new MmapError(payload.code, message, { path, syscall })
 }
 
+/** An error thrown by `node:fs`, as an `MmapError` with the same code, path and syscall. @internal */
+export function fromFs(err: unknown): unknown {
+  if (!(err instanceof Error) || typeof (err as NodeJS.ErrnoException).code !== 'string') return err
+  const e = err as NodeJS.ErrnoException
+  return new MmapError(e.code as string, e.message, { path: e.path, syscall: e.syscall })
+}
+
 /** Runs a binding call, turning its errors into `MmapError`s. @internal */
 export function native<T>(call: () => T): T {
   try {

@@ -1,5 +1,17 @@
 import './dispose.js'
 
+export {
+  MmapArray,
+  type ArrayData,
+  type ArrayInfo,
+  type CreateOptions,
+  type FromArrayOptions,
+  type OpenOptions,
+  type Shape,
+} from './array.js'
+export { loadBinary, saveBinary, type LoadOptions, type SaveOptions } from './binary.js'
+export { MmapCache, type CacheEntryOptions, type CacheOptions } from './cache.js'
+export type { DType, DTypeLike, TypedArray, TypedArrayConstructor } from './dtype.js'
 export { MmapError, type ErrorCode } from './errors.js'
 export type { Advice, Mode } from './mapping.js'
 export { MmapFile, mmapFile, type MmapFileOptions } from './mmap-file.js'

@@ -1,0 +1,459 @@
+import { DTYPES, dtypeOfArray, toDType, type DType, type DTypeInfo, type DTypeLike, type TypedArray } from './dtype.js'
+import { invalidArg, mmapError } from './errors.js'
+import { Mapping, MODES, type Advice, type Mode } from './mapping.js'
+import * as reduce from './reduce.js'
+import { describe, oneOf, options, size, toPath, type PathLike } from './validate.js'
+
+/** A shape: a length, or one non-negative safe integer per dimension. `[]` is a 0-d array (one element). */
+export type Shape = number | readonly number[]
+
+export interface CreateOptions {
+  shape: Shape
+  dtype?: DTypeLike
+  /** Every element's initial value; the file is zero-filled (sparse) without it. */
+  fill?: number | bigint | boolean
+  /** Replace an existing file. Without it an existing file is an `EEXIST` error. */
+  overwrite?: boolean
+}
+
+export interface OpenOptions {
+  /** Default: 1-D over the whole file after `offset`. */
+  shape?: Shape
+  dtype?: DTypeLike
+  /** `'r'` read-only, `'r+'` read-write (default), `'c'` copy-on-write. */
+  mode?: Mode
+  /** Bytes to skip at the start of the file: a multiple of the itemsize. */
+  offset?: number
+}
+
+export interface FromArrayOptions {
+  shape?: Shape
+  dtype?: DTypeLike
+  overwrite?: boolean
+}
+
+export interface ArrayInfo {
+  path: string
+  shape: number[]
+  dtype: DType
+  byteLength: number
+  readonly: boolean
+}
+
+/** What `fromArray` and the savers accept as data. */
+export type ArrayData = TypedArray | MmapArray | ArrayLike<number | bigint | boolean> | NestedArray
+export interface NestedArray extends ReadonlyArray<number | bigint | boolean | NestedArray> {}
+
+/** @internal a mapping and how to view it; what every constructor path builds. */
+export interface ArrayInit {
+  map: Mapping
+  dtype: DTypeInfo
+  shape: readonly number[]
+}
+
+const INTERNAL: unique symbol = Symbol('memmap.internal')
+
+/** @internal builds an MmapArray over an already-open mapping. */
+export function arrayFromInit(init: ArrayInit): MmapArray {
+  return new MmapArray(INTERNAL as unknown as string, init as unknown as OpenOptions)
+}
+
+/**
+ * A file (or shared memory) seen as a typed, shaped array, like `numpy.memmap`.
+ * Close it with `close()` or a `using` declaration.
+ */
+export class MmapArray implements Disposable {
+  readonly path: string
+  readonly shape: readonly number[]
+  readonly dtype: DType
+  readonly mode: Mode
+  readonly ndim: number
+  /** Number of elements. */
+  readonly size: number
+  readonly itemsize: number
+  readonly byteLength: number
+  readonly #map: Mapping
+  readonly #dtype: DTypeInfo
+  readonly #array: TypedArray
+  /** Elements per step along each axis (C order). */
+  readonly #strides: readonly number[]
+
+  /** The same as `MmapArray.open(path, options)`. */
+  constructor(path: PathLike, opts?: OpenOptions) {
+    const init = (path as unknown) === INTERNAL ? (opts as unknown as ArrayInit) : openInit(path, opts)
+    const { map, dtype, shape } = init
+    this.#map = map
+    this.#dtype = dtype
+    this.path = map.path
+    this.shape = Object.freeze([...shape])
+    this.dtype = dtype.name
+    this.mode = map.mode
+    this.ndim = shape.length
+    this.size = product(shape)
+    this.itemsize = dtype.itemsize
+    this.byteLength = this.size * dtype.itemsize
+    const strides = new Array<number>(shape.length)
+    for (let d = shape.length - 1, s = 1; d >= 0; d--) {
+      strides[d] = s
+      s *= shape[d]
+    }
+    this.#strides = strides
+    this.#array = typedView(dtype, map, this.size)
+  }
+
+  /** Creates a new file of `prod(shape) * itemsize` bytes and maps it read-write. */
+  static create(path: PathLike, opts: CreateOptions): MmapArray {
+    const p = toPath(path)
+    const o = options(opts, 'MmapArray.create')
+    if (o.shape === undefined) throw invalidArg('MmapArray.create needs a shape', p)
+    const dtype = toDType(o.dtype ?? 'float64', p)
+    const shape = toShape(o.shape, dtype, p)
+    const overwrite = flag('overwrite', o.overwrite, p)
+    const fillValue = o.fill === undefined ? undefined : toElement(o.fill, dtype, p)
+    const arr = arrayFromInit({ map: Mapping.create(p, product(shape) * dtype.itemsize, overwrite), dtype, shape })
+    if (fillValue !== undefined && fillValue !== 0 && fillValue !== 0n) fillArray(arr.#array, fillValue)
+    return arr
+  }
+
+  /** Maps an existing file. */
+  static open(path: PathLike, opts?: OpenOptions): MmapArray {
+    return new MmapArray(path, opts)
+  }
+
+  /**
+   * Writes `data` (a typed array, a plain or nested array, or another MmapArray) to a new file
+   * and maps it read-write; the data is flushed to disk before this returns.
+   */
+  static fromArray(path: PathLike, data: ArrayData, opts?: FromArrayOptions): MmapArray {
+    const p = toPath(path)
+    const o = options(opts, 'MmapArray.fromArray')
+    const src = flatten(data, p)
+    const dtype = o.dtype === undefined ? src.dtype : toDType(o.dtype, p)
+    const shape = o.shape === undefined ? src.shape : toShape(o.shape, dtype, p)
+    if (product(shape) !== src.values.length) {
+      throw invalidArg(
+        `shape [${shape.join(', ')}] holds ${product(shape)} elements, the data has ${src.values.length}`,
+        p,
+      )
+    }
+    const overwrite = flag('overwrite', o.overwrite, p)
+    const arr = arrayFromInit({ map: Mapping.create(p, product(shape) * dtype.itemsize, overwrite), dtype, shape })
+    try {
+      copyInto(arr.#array, src.values, dtype, p)
+      arr.flush()
+    } catch (err) {
+      arr.close()
+      throw err
+    }
+    return arr
+  }
+
+  get readonly(): boolean {
+    return this.mode === 'r'
+  }
+
+  get closed(): boolean {
+    return this.#map.closed
+  }
+
+  /** `shape[0]`, the number of rows (1 for a 0-d array, as there is one element). */
+  get length(): number {
+    return this.ndim === 0 ? 1 : this.shape[0]
+  }
+
+  /** The flat, zero-copy typed array over the whole mapping. */
+  get array(): TypedArray {
+    return this.#live()
+  }
+
+  /** One element: one index per dimension, negative indices count from the end. */
+  get(...index: number[]): number | bigint {
+    const a = this.#live()
+    return a[this.#flatIndex(index, index.length)]
+  }
+
+  /** `set(i, j, value)`: the indices, then the value. */
+  set(...indexThenValue: (number | bigint | boolean)[]): void {
+    const a = this.#live()
+    this.#writable()
+    const n = indexThenValue.length - 1
+    if (n < 0) throw invalidArg('set() needs the indices and then a value', this.path || undefined)
+    const i = this.#flatIndex(indexThenValue as number[], n)
+    a[i] = toElement(indexThenValue[n], this.#dtype, this.path || undefined) as never
+  }
+
+  /** Rows `start..end` along axis 0 (Array.prototype.slice rules), flat and zero-copy. */
+  slice(start?: number, end?: number): TypedArray {
+    const a = this.#live()
+    if (this.ndim === 0) throw invalidArg('a 0-d array has no rows to slice', this.path || undefined)
+    const rows = this.shape[0]
+    const s = bound('start', start, 0, rows, this.path)
+    const e = bound('end', end, rows, rows, this.path)
+    const row = this.#strides[0]
+    return a.subarray(s * row, Math.max(s, e) * row)
+  }
+
+  /** Sets every element to `value`. */
+  fill(value: number | bigint | boolean): this {
+    const a = this.#live()
+    this.#writable()
+    fillArray(a, toElement(value, this.#dtype, this.path || undefined))
+    return this
+  }
+
+  /** Sum of all elements: a bigint for 64-bit integer dtypes. 0 for an empty array. */
+  sum(): number | bigint {
+    return reduce.sum(this.#live(), this.#dtype)
+  }
+
+  /** Arithmetic mean; NaN for an empty array. */
+  mean(): number {
+    return reduce.mean(this.#live(), this.#dtype)
+  }
+
+  /** Population standard deviation (numpy's default); NaN for an empty array. */
+  std(): number {
+    return reduce.std(this.#live(), this.#dtype)
+  }
+
+  /** Smallest element (bigint for 64-bit integers); NaN if any element is NaN. */
+  min(): number | bigint {
+    return reduce.min(this.#live(), this.#dtype, this.path || undefined)
+  }
+
+  /** Largest element (bigint for 64-bit integers); NaN if any element is NaN. */
+  max(): number | bigint {
+    return reduce.max(this.#live(), this.#dtype, this.path || undefined)
+  }
+
+  /** msync: the data is on disk when it returns. `'r'` arrays throw `ERR_MMAP_READONLY`. */
+  flush(): void {
+    this.#live()
+    this.#map.flush()
+  }
+
+  /** `flush()` on the thread pool. */
+  flushAsync(): Promise<void> {
+    try {
+      this.#live()
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    return this.#map.flushAsync()
+  }
+
+  advise(advice: Advice): void {
+    this.#live()
+    this.#map.advise(advice)
+  }
+
+  info(): ArrayInfo {
+    return {
+      path: this.path,
+      shape: [...this.shape],
+      dtype: this.dtype,
+      byteLength: this.byteLength,
+      readonly: this.readonly,
+    }
+  }
+
+  /** Unmaps. `.array`, `slice()` results and every other view drop to length 0. Idempotent. */
+  close(): void {
+    this.#map.close()
+  }
+
+  [Symbol.dispose](): void {
+    this.close()
+  }
+
+  /** @internal the mapping, for the savers and shared memory. */
+  static mappingOf(arr: MmapArray): Mapping {
+    return arr.#map
+  }
+
+  #live(): TypedArray {
+    if (this.#map.closed) throw mmapError('ERR_MMAP_CLOSED', 'the array is closed', this.path || undefined)
+    return this.#array
+  }
+
+  #writable(): void {
+    if (this.mode === 'r') {
+      throw mmapError('ERR_MMAP_READONLY', "the array was opened read-only (mode 'r')", this.path || undefined)
+    }
+  }
+
+  #flatIndex(index: readonly unknown[], n: number): number {
+    const shape = this.shape
+    if (n !== shape.length) {
+      throw invalidArg(
+        `expected ${shape.length} ${shape.length === 1 ? 'index' : 'indices'} for shape [${shape.join(', ')}], got ${n}`,
+        this.path || undefined,
+      )
+    }
+    let flat = 0
+    for (let d = 0; d < n; d++) {
+      const dim = shape[d]
+      let i = index[d] as number
+      if (!Number.isInteger(i) || i >= dim || i < -dim) {
+        throw invalidArg(
+          `index ${describe(index[d])} is out of bounds for axis ${d} with size ${dim}`,
+          this.path || undefined,
+        )
+      }
+      if (i < 0) i += dim
+      flat += i * this.#strides[d]
+    }
+    return flat
+  }
+}
+
+function openInit(path: PathLike, opts: OpenOptions | undefined): ArrayInit {
+  const p = toPath(path)
+  const o = options(opts, 'MmapArray.open')
+  const dtype = toDType(o.dtype ?? 'float64', p)
+  const mode = oneOf('mode', o.mode ?? 'r+', MODES, p)
+  const offset = size('offset', o.offset ?? 0, p)
+  if (offset % dtype.itemsize !== 0) {
+    throw mmapError(
+      'ERR_MMAP_ALIGNMENT',
+      `offset ${offset} is not a multiple of the ${dtype.name} itemsize ${dtype.itemsize}`,
+      p,
+    )
+  }
+  if (o.shape !== undefined) {
+    const shape = toShape(o.shape, dtype, p)
+    return { map: Mapping.open(p, mode, offset, product(shape) * dtype.itemsize), dtype, shape }
+  }
+  const map = Mapping.open(p, mode, offset)
+  if (map.byteLength % dtype.itemsize !== 0) {
+    map.close()
+    throw mmapError(
+      'ERR_MMAP_SIZE_MISMATCH',
+      `${map.byteLength} bytes after offset ${offset} is not a whole number of ${dtype.name} items (${dtype.itemsize} bytes each)`,
+      p,
+    )
+  }
+  return { map, dtype, shape: [map.byteLength / dtype.itemsize] }
+}
+
+function typedView(dtype: DTypeInfo, map: Mapping, length: number): TypedArray {
+  try {
+    return new dtype.ctor(map.buffer, 0, length)
+  } catch (err) {
+    // V8 caps typed arrays at 2^32 elements here; a larger array needs windows.
+    map.close()
+    throw invalidArg(
+      `${length} ${dtype.name} elements is more than one typed array can hold (${(err as Error).message}); open a window with shape and offset`,
+      map.path || undefined,
+    )
+  }
+}
+
+/** @internal */
+export function product(shape: readonly number[]): number {
+  let n = 1
+  for (const d of shape) n *= d
+  return n
+}
+
+/** @internal */
+export function toShape(shape: unknown, dtype: DTypeInfo, path?: string): number[] {
+  const dims = typeof shape === 'number' ? [shape] : Array.isArray(shape) ? [...(shape as unknown[])] : undefined
+  if (dims === undefined)
+    throw invalidArg(`shape must be a number or an array of numbers, got ${describe(shape)}`, path)
+  let bytes = dtype.itemsize
+  for (const d of dims) {
+    if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) {
+      throw invalidArg(`shape entries must be non-negative safe integers, got ${describe(shape)}`, path)
+    }
+    bytes *= d
+  }
+  if (!Number.isSafeInteger(bytes)) {
+    throw invalidArg(`shape ${describe(shape)} of ${dtype.name} is too large to address (${bytes} bytes)`, path)
+  }
+  return dims as number[]
+}
+
+function flag(name: string, value: unknown, path: string): boolean {
+  if (value === undefined) return false
+  if (typeof value !== 'boolean') throw invalidArg(`${name} must be a boolean, got ${describe(value)}`, path)
+  return value
+}
+
+function bound(name: string, value: number | undefined, dflt: number, len: number, path: string): number {
+  if (value === undefined) return dflt
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    throw invalidArg(`slice ${name} must be an integer, got ${describe(value)}`, path || undefined)
+  }
+  return value < 0 ? Math.max(0, len + value) : Math.min(value, len)
+}
+
+/** A value as the typed array of `dtype` stores it. @internal */
+export function toElement(value: unknown, dtype: DTypeInfo, path?: string): number | bigint {
+  if (dtype.bigint) {
+    if (typeof value === 'bigint') return value
+    if (typeof value === 'number' && Number.isSafeInteger(value)) return BigInt(value)
+    if (typeof value === 'boolean') return value ? 1n : 0n
+    throw invalidArg(`a ${dtype.name} value must be a bigint or a safe integer, got ${describe(value)}`, path)
+  }
+  if (typeof value === 'number') return dtype.name === 'bool' ? (value !== 0 && value === value ? 1 : 0) : value
+  if (typeof value === 'boolean') return value ? 1 : 0
+  if (typeof value === 'bigint') return dtype.name === 'bool' ? (value !== 0n ? 1 : 0) : Number(value)
+  throw invalidArg(`a ${dtype.name} value must be a number, got ${describe(value)}`, path)
+}
+
+function fillArray(a: TypedArray, value: number | bigint): void {
+  ;(a.fill as (v: number | bigint) => TypedArray)(value)
+}
+
+interface Flat {
+  values: TypedArray | ArrayLike<unknown>
+  dtype: DTypeInfo
+  shape: number[]
+}
+
+/** The data's elements in C order, its natural dtype and its shape. */
+function flatten(data: unknown, path: string): Flat {
+  if (data instanceof MmapArray) {
+    return { values: data.array, dtype: DTYPES[data.dtype], shape: [...data.shape] }
+  }
+  if (ArrayBuffer.isView(data) && !(data instanceof DataView)) {
+    const a = data as TypedArray
+    return { values: a, dtype: dtypeOfArray(a), shape: [a.length] }
+  }
+  if (!Array.isArray(data)) {
+    throw invalidArg(`data must be a typed array, an array or an MmapArray, got ${describe(data)}`, path)
+  }
+  // Nested arrays: numpy's rule, rectangular or an error.
+  const shape: number[] = []
+  for (let level: unknown = data; Array.isArray(level); level = level[0]) {
+    shape.push(level.length)
+    if (level.length === 0) break
+  }
+  const values: unknown[] = []
+  const walk = (node: unknown, depth: number): void => {
+    if (depth === shape.length) {
+      if (Array.isArray(node)) throw invalidArg('nested arrays must be rectangular (all rows the same length)', path)
+      values.push(node)
+      return
+    }
+    if (!Array.isArray(node) || node.length !== shape[depth]) {
+      throw invalidArg('nested arrays must be rectangular (all rows the same length)', path)
+    }
+    for (const child of node) walk(child, depth + 1)
+  }
+  walk(data, 0)
+  let dtype = DTYPES.float64
+  if (values.length > 0 && values.every((v) => typeof v === 'bigint')) dtype = DTYPES.int64
+  else if (values.length > 0 && values.every((v) => typeof v === 'boolean')) dtype = DTYPES.bool
+  return { values, dtype, shape }
+}
+
+function copyInto(dst: TypedArray, src: TypedArray | ArrayLike<unknown>, dtype: DTypeInfo, path: string): void {
+  const srcIsBig = src instanceof BigInt64Array || src instanceof BigUint64Array
+  if (ArrayBuffer.isView(src) && srcIsBig === dtype.bigint && dtype.name !== 'bool') {
+    ;(dst.set as (a: ArrayLike<number | bigint>) => void)(src as ArrayLike<number | bigint>)
+    return
+  }
+  for (let i = 0; i < src.length; i++) dst[i] = toElement(src[i], dtype, path) as never
+}

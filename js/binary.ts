@@ -1,0 +1,62 @@
+import { MmapArray, type OpenOptions } from './array.js'
+import type { TypedArray } from './dtype.js'
+import { invalidArg } from './errors.js'
+import { Mapping } from './mapping.js'
+import { describe, options, toPath, type PathLike } from './validate.js'
+
+export interface SaveOptions {
+  /** Replace an existing file. Without it an existing file is an `EEXIST` error. */
+  overwrite?: boolean
+}
+
+/** `loadBinary` options: `mode` defaults to `'r'` here. */
+export type LoadOptions = OpenOptions
+
+/** The raw bytes of a typed array or MmapArray, without copying. @internal */
+export function bytesOf(data: unknown, path: string): Uint8Array {
+  if (data instanceof MmapArray) {
+    const a = data.array
+    return new Uint8Array(a.buffer, a.byteOffset, a.byteLength)
+  }
+  if (ArrayBuffer.isView(data) && !(data instanceof DataView)) {
+    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+  }
+  throw invalidArg(`data must be a typed array or an MmapArray, got ${describe(data)}`, path)
+}
+
+/**
+ * Writes `parts` one after another to a new file through a mapping, flushes it, and closes it.
+ * With `overwrite` the new file replaces the old by rename, so readers mapping the old file
+ * keep their data. @internal
+ */
+export function writeNewFile(path: string, parts: readonly Uint8Array[], overwrite: unknown): void {
+  if (overwrite !== undefined && typeof overwrite !== 'boolean') {
+    throw invalidArg(`overwrite must be a boolean, got ${describe(overwrite)}`, path)
+  }
+  const total = parts.reduce((n, p) => n + p.byteLength, 0)
+  const map = Mapping.create(path, total, overwrite === true)
+  try {
+    const out = new Uint8Array(map.buffer)
+    let at = 0
+    for (const p of parts) {
+      out.set(p, at)
+      at += p.byteLength
+    }
+    map.flush()
+  } finally {
+    map.close()
+  }
+}
+
+/** Saves the raw bytes of `data`, no header (what numpy's `tofile` writes). */
+export function saveBinary(path: PathLike, data: TypedArray | MmapArray, opts?: SaveOptions): void {
+  const p = toPath(path)
+  const o = options(opts, 'saveBinary')
+  writeNewFile(p, [bytesOf(data, p)], o.overwrite)
+}
+
+/** Maps a raw binary file as an array: `MmapArray.open` with `mode` defaulting to `'r'`. */
+export function loadBinary(path: PathLike, opts?: LoadOptions): MmapArray {
+  const o = options(opts, 'loadBinary')
+  return MmapArray.open(path, { ...o, mode: o.mode ?? 'r' })
+}
