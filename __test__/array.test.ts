@@ -1,4 +1,4 @@
-import { readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs'
+import { statSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 
 import { describe, expect, it } from 'vitest'
@@ -22,7 +22,7 @@ describe('MmapArray.create', () => {
     expect(statSync(p).size).toBe(60)
     expect(a.mode).toBe('r+')
     expect(a.readonly).toBe(false)
-    expect([...a.array]).toEqual(new Array(15).fill(0))
+    expect([...a.array]).toEqual(Array.from({ length: 15 }, () => 0))
     a.set(2, 4, 99)
     a.flush()
     expect(fileAs(Int32Array, p)[14]).toBe(99)
@@ -194,8 +194,8 @@ describe('members', () => {
     rows[0] = 99
     expect(a.get(1, 0)).toBe(99) // a view, not a copy
     expect(rows.buffer).toBe(a.array.buffer)
-    expect([...a.slice(-1)]).toEqual([30, 31])
-    expect([...a.slice()].length).toBe(8)
+    expect(Array.from(a.slice(-1))).toEqual([30, 31])
+    expect(a.slice().length).toBe(8)
     expect(a.slice(3, 1).length).toBe(0)
     expect(a.slice(10).length).toBe(0)
     expect(thrown(() => a.slice(0.5)).code).toBe('ERR_MMAP_INVALID_ARG')

@@ -92,7 +92,7 @@ export class MmapArray implements Disposable {
     this.size = product(shape)
     this.itemsize = dtype.itemsize
     this.byteLength = this.size * dtype.itemsize
-    const strides = new Array<number>(shape.length)
+    const strides: number[] = Array.from({ length: shape.length }, () => 0)
     for (let d = shape.length - 1, s = 1; d >= 0; d--) {
       strides[d] = s
       s *= shape[d]

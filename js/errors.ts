@@ -70,7 +70,8 @@ export function fromNative(err: unknown): unknown {
 
 /** An error thrown by `node:fs`, as an `MmapError` with the same code, path and syscall. @internal */
 export function fromFs(err: unknown): unknown {
-  if (!(err instanceof Error) || typeof (err as NodeJS.ErrnoException).code !== 'string') return err
+  if (err instanceof MmapError || !(err instanceof Error) || typeof (err as NodeJS.ErrnoException).code !== 'string')
+    return err
   const e = err as NodeJS.ErrnoException
   return new MmapError(e.code as string, e.message, { path: e.path, syscall: e.syscall })
 }
