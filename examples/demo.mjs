@@ -1,61 +1,72 @@
-// npm run demo: generate a 256 MiB float64 file through a mapping, then reopen it read-only,
-// time the open, and compute statistics over it without copying it into the JS heap.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+// npm run demo: the package's main job, end to end.
+// 1. Build a 256 MiB float64 dataset through a mapping (no 256 MiB buffer in the JS heap).
+// 2. Reopen it read-only: time the open, RSS before/after, statistics straight off the pages.
+// 3. Save it as .npy and map it back with the dtype and shape from its header.
+// 4. An LRU cache of open arrays.
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-import { mmapFile } from '../dist/index.mjs'
+import { MmapArray, MmapCache, openNpy, saveNpy } from '../dist/index.mjs'
 
-const N = 32 * 2 ** 20 // 32 Mi float64 = 256 MiB
+const ROWS = 4096
+const COLS = 8192 // 32 Mi float64 = 256 MiB
 const dir = mkdtempSync(join(tmpdir(), 'memmap-demo-'))
 const path = join(dir, 'data.f64')
-const ms = (t0) => (Number(process.hrtime.bigint() - t0) / 1e6).toFixed(2)
-const mib = (b) => (b / 2 ** 20).toFixed(1)
+const ms = (t0) => `${(Number(process.hrtime.bigint() - t0) / 1e6).toFixed(2)} ms`
+const mib = (b) => `${(b / 2 ** 20).toFixed(1)} MiB`
 
 try {
-  writeFileSync(path, new Uint8Array(0))
   let t = process.hrtime.bigint()
-  {
-    // Grow the file, then fill it through a read-write map.
-    const { truncateSync } = await import('node:fs')
-    truncateSync(path, N * 8)
-    const out = mmapFile(path, { mode: 'r+' })
-    const a = new Float64Array(out.bytes.buffer)
-    let x = 12345
-    for (let i = 0; i < N; i++) {
-      x = (x * 1103515245 + 12345) % 2147483648
-      a[i] = x / 2147483648 - 0.5
-    }
-    out.flush()
-    out.close() // (TypeScript: `using out = ...` closes at block end)
+  const out = MmapArray.create(path, { shape: [ROWS, COLS], dtype: 'float64' })
+  const flat = out.array
+  let x = 12345
+  for (let i = 0; i < flat.length; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0
+    flat[i] = x / 2 ** 32 - 0.5
   }
-  console.log(`wrote ${mib(N * 8)} MiB of float64 through a mapping in ${ms(t)} ms`)
+  out.flush()
+  out.close() // in TypeScript: `using out = MmapArray.create(...)` closes at block end
+  console.log(`created ${path}: [${ROWS}, ${COLS}] float64, ${mib(ROWS * COLS * 8)}, filled and flushed in ${ms(t)}`)
 
   const rss0 = process.memoryUsage().rss
   t = process.hrtime.bigint()
-  const data = mmapFile(path) // mode 'r'
-  console.log(`opened read-only in ${ms(t)} ms; RSS grew ${mib(process.memoryUsage().rss - rss0)} MiB`)
+  const data = MmapArray.open(path, { shape: [ROWS, COLS], mode: 'r' })
+  console.log(`opened read-only in ${ms(t)}; RSS grew by ${mib(process.memoryUsage().rss - rss0)} (nothing copied)`)
 
   data.advise('sequential')
-  t = process.hrtime.bigint()
-  const a = new Float64Array(data.bytes.buffer)
-  let sum = 0
-  let sq = 0
-  let min = Infinity
-  let max = -Infinity
-  for (let i = 0; i < a.length; i++) {
-    const v = a[i]
-    sum += v
-    sq += v * v
-    if (v < min) min = v
-    if (v > max) max = v
+  for (const stat of ['sum', 'mean', 'std', 'min', 'max']) {
+    t = process.hrtime.bigint()
+    const v = data[stat]()
+    console.log(`  ${stat.padEnd(4)} = ${String(v).padEnd(22)} ${ms(t)}`)
   }
-  const mean = sum / a.length
-  const std = Math.sqrt(sq / a.length - mean * mean)
-  console.log(`stats over ${a.length} values in ${ms(t)} ms:`)
-  console.log({ mean, std, min, max })
+  console.log(`  row 100, col 200 = ${data.get(100, 200)}; last row starts with ${data.slice(-1)[0]}`)
+
+  const npy = join(dir, 'data.npy')
+  t = process.hrtime.bigint()
+  saveNpy(npy, data)
+  console.log(`saved ${npy} in ${ms(t)} (numpy.load(path, mmap_mode='r') reads it)`)
+  const view = openNpy(npy)
+  console.log(`openNpy: dtype ${view.dtype}, shape [${view.shape}], equal first value: ${view.get(0, 0) === data.get(0, 0)}`)
+
+  const cache = new MmapCache({ maxSize: 2 })
+  const a = cache.getOrCreate(path, { shape: [ROWS, COLS] })
+  console.log(`cache: second lookup returns the same array: ${cache.getOrCreate(path, { shape: [ROWS, COLS] }) === a}`)
+  cache.clear()
+
+  const rows = data.slice(0, 2)
   data.close()
-  console.log(`after close(): the view has length ${a.length} (detached, no dangling memory)`)
+  view.close()
+  console.log(`after close(): a slice taken earlier has length ${rows.length}; data.sum() throws ${tryCode(() => data.sum())}`)
 } finally {
   rmSync(dir, { recursive: true, force: true })
+}
+
+function tryCode(fn) {
+  try {
+    fn()
+    return 'nothing'
+  } catch (err) {
+    return err.code
+  }
 }

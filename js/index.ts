@@ -14,5 +14,6 @@ export { MmapCache, type CacheEntryOptions, type CacheOptions } from './cache.js
 export type { DType, DTypeLike, TypedArray, TypedArrayConstructor } from './dtype.js'
 export { MmapError, type ErrorCode } from './errors.js'
 export type { Advice, Mode } from './mapping.js'
+export { openNpy, saveNpy, type OpenNpyOptions, type SaveNpyOptions } from './npy.js'
 export { MmapFile, mmapFile, type MmapFileOptions } from './mmap-file.js'
 export type { PathLike } from './validate.js'

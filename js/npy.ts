@@ -1,0 +1,94 @@
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs'
+
+import { MmapArray, product, toShape, type Shape } from './array.js'
+import { bytesOf, writeNewFile } from './binary.js'
+import { DTYPES, dtypeOfArray, toDType, type DTypeInfo, type TypedArray } from './dtype.js'
+import { fromFs, invalidArg, MmapError, mmapError } from './errors.js'
+import { MODES, type Mode } from './mapping.js'
+import { buildNpyHeader, NPY_MAX_HEADER, parseNpyHeader } from './npy-header.js'
+import { oneOf, options, toPath, type PathLike } from './validate.js'
+
+export interface SaveNpyOptions {
+  /** Default: the data's own shape (`[length]` for a typed array). */
+  shape?: Shape
+  overwrite?: boolean
+}
+
+export interface OpenNpyOptions {
+  /** `'r'` (default), `'r+'` or `'c'`. */
+  mode?: Mode
+}
+
+/** Writes `data` as a numpy `.npy` file (format 1.0, or 2.0 for huge headers; C order, little-endian). */
+export function saveNpy(path: PathLike, data: TypedArray | MmapArray, opts?: SaveNpyOptions): void {
+  const p = toPath(path)
+  const o = options(opts, 'saveNpy')
+  const bytes = bytesOf(data, p)
+  const dtype: DTypeInfo = data instanceof MmapArray ? DTYPES[data.dtype] : dtypeOfArray(data)
+  const count = bytes.byteLength / dtype.itemsize
+  const shape =
+    o.shape !== undefined ? toShape(o.shape, dtype, p) : data instanceof MmapArray ? [...data.shape] : [count]
+  if (product(shape) !== count) {
+    throw invalidArg(`shape [${shape.join(', ')}] holds ${product(shape)} elements, the data has ${count}`, p)
+  }
+  writeNewFile(p, [buildNpyHeader(dtype.descr, shape), bytes], o.overwrite)
+}
+
+/** Maps a `.npy` file zero-copy, with the dtype and shape its header declares. */
+export function openNpy(path: PathLike, opts?: OpenNpyOptions): MmapArray {
+  const p = toPath(path)
+  const o = options(opts, 'openNpy')
+  const mode = oneOf('mode', o.mode ?? 'r', MODES, p)
+  const header = parseNpyHeader(readHead(p), p)
+  let dtype: DTypeInfo
+  try {
+    dtype = toDType(header.descr)
+  } catch {
+    throw mmapError(
+      'ERR_MMAP_FORMAT',
+      `unsupported .npy dtype '${header.descr}' (expected a little-endian bool, integer or float)`,
+      p,
+    )
+  }
+  if (header.dataOffset % dtype.itemsize !== 0) {
+    throw mmapError(
+      'ERR_MMAP_FORMAT',
+      `.npy data starts at byte ${header.dataOffset}, not aligned for ${dtype.name}`,
+      p,
+    )
+  }
+  return MmapArray.open(p, { dtype: dtype.name, shape: header.shape, offset: header.dataOffset, mode })
+}
+
+/** The first bytes of the file: enough for any header numpy itself would read. */
+function readHead(path: string): Uint8Array {
+  let fd: number
+  try {
+    // Non-blocking, so a FIFO at the path cannot hang the open; the mapping rejects it after.
+    fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0))
+  } catch (err) {
+    throw fromFs(err)
+  }
+  try {
+    const stat = fstatSync(fd)
+    if (stat.isDirectory()) {
+      throw new MmapError('EISDIR', `EISDIR: illegal operation on a directory, read '${path}'`, {
+        path,
+        syscall: 'read',
+      })
+    }
+    if (!stat.isFile()) throw invalidArg('expected a regular file (not a device, FIFO or socket)', path)
+    const head = new Uint8Array(Math.min(NPY_MAX_HEADER + 12, stat.size))
+    let got = 0
+    while (got < head.length) {
+      const n = readSync(fd, head, got, head.length - got, got)
+      if (n === 0) break
+      got += n
+    }
+    return head.subarray(0, got)
+  } catch (err) {
+    throw fromFs(err)
+  } finally {
+    closeSync(fd)
+  }
+}
