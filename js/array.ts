@@ -41,7 +41,7 @@ export interface ArrayInfo {
 }
 
 /** What `fromArray` and the savers accept as data. */
-export type ArrayData = TypedArray | MmapArray | ArrayLike<number | bigint | boolean> | NestedArray
+export type ArrayData = TypedArray | MappedArray | ArrayLike<number | bigint | boolean> | NestedArray
 export interface NestedArray extends ReadonlyArray<number | bigint | boolean | NestedArray> {}
 
 /** @internal a mapping and how to view it; what every constructor path builds. */
@@ -59,10 +59,10 @@ export function arrayFromInit(init: ArrayInit): MmapArray {
 }
 
 /**
- * A file (or shared memory) seen as a typed, shaped array, like `numpy.memmap`.
- * Close it with `close()` or a `using` declaration.
+ * What every mapped array has: `MmapArray` (a file) and `SharedMemoryArray` (shared memory)
+ * extend it and add their own ways to create and open one.
  */
-export class MmapArray implements Disposable {
+export class MappedArray implements Disposable {
   readonly path: string
   readonly shape: readonly number[]
   readonly dtype: DType
@@ -78,9 +78,8 @@ export class MmapArray implements Disposable {
   /** Elements per step along each axis (C order). */
   readonly #strides: readonly number[]
 
-  /** The same as `MmapArray.open(path, options)`. */
-  constructor(path: PathLike, opts?: OpenOptions) {
-    const init = (path as unknown) === INTERNAL ? (opts as unknown as ArrayInit) : openInit(path, opts)
+  /** @internal */
+  constructor(init: ArrayInit) {
     const { map, dtype, shape } = init
     this.#map = map
     this.#dtype = dtype
@@ -99,53 +98,6 @@ export class MmapArray implements Disposable {
     }
     this.#strides = strides
     this.#array = typedView(dtype, map, this.size)
-  }
-
-  /** Creates a new file of `prod(shape) * itemsize` bytes and maps it read-write. */
-  static create(path: PathLike, opts: CreateOptions): MmapArray {
-    const p = toPath(path)
-    const o = options(opts, 'MmapArray.create')
-    if (o.shape === undefined) throw invalidArg('MmapArray.create needs a shape', p)
-    const dtype = toDType(o.dtype ?? 'float64', p)
-    const shape = toShape(o.shape, dtype, p)
-    const overwrite = flag('overwrite', o.overwrite, p)
-    const fillValue = o.fill === undefined ? undefined : toElement(o.fill, dtype, p)
-    const arr = arrayFromInit({ map: Mapping.create(p, product(shape) * dtype.itemsize, overwrite), dtype, shape })
-    if (fillValue !== undefined && fillValue !== 0 && fillValue !== 0n) fillArray(arr.#array, fillValue)
-    return arr
-  }
-
-  /** Maps an existing file. */
-  static open(path: PathLike, opts?: OpenOptions): MmapArray {
-    return new MmapArray(path, opts)
-  }
-
-  /**
-   * Writes `data` (a typed array, a plain or nested array, or another MmapArray) to a new file
-   * and maps it read-write; the data is flushed to disk before this returns.
-   */
-  static fromArray(path: PathLike, data: ArrayData, opts?: FromArrayOptions): MmapArray {
-    const p = toPath(path)
-    const o = options(opts, 'MmapArray.fromArray')
-    const src = flatten(data, p)
-    const dtype = o.dtype === undefined ? src.dtype : toDType(o.dtype, p)
-    const shape = o.shape === undefined ? src.shape : toShape(o.shape, dtype, p)
-    if (product(shape) !== src.values.length) {
-      throw invalidArg(
-        `shape [${shape.join(', ')}] holds ${product(shape)} elements, the data has ${src.values.length}`,
-        p,
-      )
-    }
-    const overwrite = flag('overwrite', o.overwrite, p)
-    const arr = arrayFromInit({ map: Mapping.create(p, product(shape) * dtype.itemsize, overwrite), dtype, shape })
-    try {
-      copyInto(arr.#array, src.values, dtype, p)
-      arr.flush()
-    } catch (err) {
-      arr.close()
-      throw err
-    }
-    return arr
   }
 
   get readonly(): boolean {
@@ -266,8 +218,8 @@ export class MmapArray implements Disposable {
     this.close()
   }
 
-  /** @internal the mapping, for the savers and shared memory. */
-  static mappingOf(arr: MmapArray): Mapping {
+  /** @internal the mapping, for shared memory. */
+  static mappingOf(arr: MappedArray): Mapping {
     return arr.#map
   }
 
@@ -307,7 +259,66 @@ export class MmapArray implements Disposable {
   }
 }
 
-function openInit(path: PathLike, opts: OpenOptions | undefined): ArrayInit {
+/**
+ * A file seen as a typed, shaped array, like `numpy.memmap`. Close it with `close()` or a
+ * `using` declaration.
+ */
+export class MmapArray extends MappedArray {
+  /** The same as `MmapArray.open(path, options)`. */
+  constructor(path: PathLike, opts?: OpenOptions) {
+    super((path as unknown) === INTERNAL ? (opts as unknown as ArrayInit) : openInit(path, opts))
+  }
+
+  /** Creates a new file of `prod(shape) * itemsize` bytes and maps it read-write. */
+  static create(path: PathLike, opts: CreateOptions): MmapArray {
+    const p = toPath(path)
+    const o = options(opts, 'MmapArray.create')
+    if (o.shape === undefined) throw invalidArg('MmapArray.create needs a shape', p)
+    const dtype = toDType(o.dtype ?? 'float64', p)
+    const shape = toShape(o.shape, dtype, p)
+    const overwrite = flag('overwrite', o.overwrite, p)
+    const fillValue = o.fill === undefined ? undefined : toElement(o.fill, dtype, p)
+    const arr = arrayFromInit({ map: Mapping.create(p, product(shape) * dtype.itemsize, overwrite), dtype, shape })
+    if (fillValue !== undefined && fillValue !== 0 && fillValue !== 0n) fillArray(arr.array, fillValue)
+    return arr
+  }
+
+  /** Maps an existing file. */
+  static open(path: PathLike, opts?: OpenOptions): MmapArray {
+    return new MmapArray(path, opts)
+  }
+
+  /**
+   * Writes `data` (a typed array, a plain or nested array, or another MmapArray) to a new file
+   * and maps it read-write; the data is flushed to disk before this returns.
+   */
+  static fromArray(path: PathLike, data: ArrayData, opts?: FromArrayOptions): MmapArray {
+    const p = toPath(path)
+    const o = options(opts, 'MmapArray.fromArray')
+    const src = flatten(data, p)
+    const dtype = o.dtype === undefined ? src.dtype : toDType(o.dtype, p)
+    const shape = o.shape === undefined ? src.shape : toShape(o.shape, dtype, p)
+    if (product(shape) !== src.values.length) {
+      throw invalidArg(
+        `shape [${shape.join(', ')}] holds ${product(shape)} elements, the data has ${src.values.length}`,
+        p,
+      )
+    }
+    const overwrite = flag('overwrite', o.overwrite, p)
+    const arr = arrayFromInit({ map: Mapping.create(p, product(shape) * dtype.itemsize, overwrite), dtype, shape })
+    try {
+      copyInto(arr.array, src.values, dtype, p)
+      arr.flush()
+    } catch (err) {
+      arr.close()
+      throw err
+    }
+    return arr
+  }
+}
+
+/** @internal */
+export function openInit(path: PathLike, opts: OpenOptions | undefined): ArrayInit {
   const p = toPath(path)
   const o = options(opts, 'MmapArray.open')
   const dtype = toDType(o.dtype ?? 'float64', p)
@@ -414,7 +425,7 @@ interface Flat {
 
 /** The data's elements in C order, its natural dtype and its shape. */
 function flatten(data: unknown, path: string): Flat {
-  if (data instanceof MmapArray) {
+  if (data instanceof MappedArray) {
     return { values: data.array, dtype: DTYPES[data.dtype], shape: [...data.shape] }
   }
   if (ArrayBuffer.isView(data) && !(data instanceof DataView)) {

@@ -1,4 +1,4 @@
-import { MmapArray, type OpenOptions } from './array.js'
+import { MappedArray, MmapArray, type OpenOptions } from './array.js'
 import type { TypedArray } from './dtype.js'
 import { invalidArg } from './errors.js'
 import { Mapping } from './mapping.js'
@@ -14,7 +14,7 @@ export type LoadOptions = OpenOptions
 
 /** The raw bytes of a typed array or MmapArray, without copying. @internal */
 export function bytesOf(data: unknown, path: string): Uint8Array {
-  if (data instanceof MmapArray) {
+  if (data instanceof MappedArray) {
     const a = data.array
     return new Uint8Array(a.buffer, a.byteOffset, a.byteLength)
   }
@@ -49,7 +49,7 @@ export function writeNewFile(path: string, parts: readonly Uint8Array[], overwri
 }
 
 /** Saves the raw bytes of `data`, no header (what numpy's `tofile` writes). */
-export function saveBinary(path: PathLike, data: TypedArray | MmapArray, opts?: SaveOptions): void {
+export function saveBinary(path: PathLike, data: TypedArray | MappedArray, opts?: SaveOptions): void {
   const p = toPath(path)
   const o = options(opts, 'saveBinary')
   writeNewFile(p, [bytesOf(data, p)], o.overwrite)

@@ -1,6 +1,7 @@
 import './dispose.js'
 
 export {
+  MappedArray,
   MmapArray,
   type ArrayData,
   type ArrayInfo,
@@ -16,4 +17,11 @@ export { MmapError, type ErrorCode } from './errors.js'
 export type { Advice, Mode } from './mapping.js'
 export { openNpy, saveNpy, type OpenNpyOptions, type SaveNpyOptions } from './npy.js'
 export { MmapFile, mmapFile, type MmapFileOptions } from './mmap-file.js'
+export {
+  createSharedBuffer,
+  SHARED_MEMORY_DIR,
+  SharedMemoryArray,
+  type SharedCreateOptions,
+  type SharedOpenOptions,
+} from './shared.js'
 export type { PathLike } from './validate.js'

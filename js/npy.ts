@@ -1,6 +1,6 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs'
 
-import { MmapArray, product, toShape, type Shape } from './array.js'
+import { MappedArray, MmapArray, product, toShape, type Shape } from './array.js'
 import { bytesOf, writeNewFile } from './binary.js'
 import { DTYPES, dtypeOfArray, toDType, type DTypeInfo, type TypedArray } from './dtype.js'
 import { fromFs, invalidArg, MmapError, mmapError } from './errors.js'
@@ -20,14 +20,14 @@ export interface OpenNpyOptions {
 }
 
 /** Writes `data` as a numpy `.npy` file (format 1.0, or 2.0 for huge headers; C order, little-endian). */
-export function saveNpy(path: PathLike, data: TypedArray | MmapArray, opts?: SaveNpyOptions): void {
+export function saveNpy(path: PathLike, data: TypedArray | MappedArray, opts?: SaveNpyOptions): void {
   const p = toPath(path)
   const o = options(opts, 'saveNpy')
   const bytes = bytesOf(data, p)
-  const dtype: DTypeInfo = data instanceof MmapArray ? DTYPES[data.dtype] : dtypeOfArray(data)
+  const dtype: DTypeInfo = data instanceof MappedArray ? DTYPES[data.dtype] : dtypeOfArray(data)
   const count = bytes.byteLength / dtype.itemsize
   const shape =
-    o.shape !== undefined ? toShape(o.shape, dtype, p) : data instanceof MmapArray ? [...data.shape] : [count]
+    o.shape !== undefined ? toShape(o.shape, dtype, p) : data instanceof MappedArray ? [...data.shape] : [count]
   if (product(shape) !== count) {
     throw invalidArg(`shape [${shape.join(', ')}] holds ${product(shape)} elements, the data has ${count}`, p)
   }

@@ -1,0 +1,304 @@
+import { fork, spawn } from 'node:child_process'
+import { existsSync, readdirSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+
+import Tinypool from 'tinypool'
+import { describe, expect, it } from 'vitest'
+
+import { createSharedBuffer, MmapError, SHARED_MEMORY_DIR, SharedMemoryArray } from '../dist/index.mjs'
+import { expectCleanExit, runChild, tempDir, thrown } from './helpers'
+
+const FIXTURES = resolve(__dirname, 'fixtures')
+const dir = tempDir()
+
+function forkWorker(args: string[]): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return new Promise((done) => {
+    const child = fork(join(FIXTURES, 'shm-worker.mjs'), args, { stdio: 'pipe' })
+    child.on('exit', (code, signal) => done({ code, signal }))
+  })
+}
+
+describe('SharedMemoryArray.create', () => {
+  it('makes a zero-filled 0600 region in /dev/shm under an unguessable name', () => {
+    using shm = SharedMemoryArray.create({ shape: [100, 3], dtype: 'float32' })
+    expect(shm.path.startsWith(SHARED_MEMORY_DIR + '/')).toBe(true)
+    if (existsSync('/dev/shm')) expect(SHARED_MEMORY_DIR).toBe('/dev/shm')
+    expect(shm.path).toMatch(new RegExp(`/memmap-${process.pid}-[0-9a-f]{32}$`))
+    expect(statSync(shm.path).mode & 0o777).toBe(0o600)
+    expect(statSync(shm.path).size).toBe(1200)
+    expect([shm.dtype, ...shm.shape]).toEqual(['float32', 100, 3])
+    expect(shm.array.every((v) => v === 0)).toBe(true)
+    shm.unlink()
+  })
+
+  it('has every MmapArray member', async () => {
+    const shm = SharedMemoryArray.create({ shape: [4, 2], dtype: 'int32' })
+    shm.fill(3)
+    shm.set(-1, -1, 10)
+    expect(shm.get(3, 1)).toBe(10)
+    expect([...shm.slice(3)]).toEqual([3, 10])
+    expect([shm.sum(), shm.min(), shm.max(), shm.mean()]).toEqual([31, 3, 10, 31 / 8])
+    expect(shm.std()).toBeCloseTo(Math.sqrt((7 * (3 - 31 / 8) ** 2 + (10 - 31 / 8) ** 2) / 8), 12)
+    expect([shm.length, shm.size, shm.ndim, shm.itemsize, shm.byteLength, shm.readonly]).toEqual([
+      4,
+      8,
+      2,
+      4,
+      32,
+      false,
+    ])
+    expect(shm.info()).toMatchObject({ path: shm.path, shape: [4, 2], dtype: 'int32', byteLength: 32 })
+    shm.flush()
+    await shm.flushAsync()
+    shm.advise('willneed')
+    const view = shm.array
+    shm.unlink()
+    expect(view.length).toBe(0)
+    expect(thrown(() => shm.sum()).code).toBe('ERR_MMAP_CLOSED')
+  })
+
+  it('refuses an existing name (O_EXCL) and a symlink planted at the name', () => {
+    const name = `memmap-test-${process.pid}-excl`
+    using a = SharedMemoryArray.create({ shape: 4, name })
+    expect(thrown(() => SharedMemoryArray.create({ shape: 4, name }))).toMatchObject({ code: 'EEXIST', path: a.path })
+    const target = join(dir, 'victim.bin')
+    writeFileSync(target, 'precious')
+    const trap = `memmap-test-${process.pid}-trap`
+    symlinkSync(target, join(SHARED_MEMORY_DIR, trap))
+    try {
+      expect(thrown(() => SharedMemoryArray.create({ shape: 1024, name: trap })).code).toBe('EEXIST')
+      expect(statSync(target).size).toBe(8)
+    } finally {
+      unlinkSync(join(SHARED_MEMORY_DIR, trap))
+    }
+    a.unlink()
+  })
+
+  it('names are unique over 10,000 creates', () => {
+    const seen = new Set<string>()
+    for (let i = 0; i < 10_000; i++) {
+      const s = SharedMemoryArray.create({ shape: 1, dtype: 'uint8' })
+      seen.add(s.path)
+      s.unlink()
+    }
+    expect(seen.size).toBe(10_000)
+  })
+
+  it('rejects bad options with ERR_MMAP_INVALID_ARG', () => {
+    for (const bad of [
+      {},
+      { shape: -1 },
+      { shape: 2, dtype: 'f16' },
+      { shape: 2, name: '../etc/x' },
+      { shape: 2, name: 'a/b' },
+      { shape: 2, name: '' },
+      { shape: 2, name: '..' },
+      { shape: 2, persistent: 'yes' },
+    ]) {
+      const e = thrown(() => SharedMemoryArray.create(bad as never))
+      expect(e, JSON.stringify(bad)).toBeInstanceOf(MmapError)
+      expect(e.code, JSON.stringify(bad)).toBe('ERR_MMAP_INVALID_ARG')
+    }
+  })
+})
+
+describe('open, close, unlink', () => {
+  it('open attaches by path; shape may be inferred; close() leaves the region for others', () => {
+    const shm = SharedMemoryArray.create({ shape: 6, dtype: 'uint16' })
+    const other = SharedMemoryArray.open(shm.path, { dtype: 'uint16' })
+    expect(other.shape).toEqual([6])
+    other.set(5, 500)
+    expect(shm.get(5)).toBe(500) // the same memory
+    other.close()
+    expect(existsSync(shm.path)).toBe(true)
+    using again = SharedMemoryArray.open(shm.path, { shape: [2, 3], dtype: 'u2' })
+    expect(again.get(1, 2)).toBe(500)
+    shm.unlink()
+  })
+
+  it('unlink() closes and removes; is idempotent; open after unlink is ENOENT', () => {
+    const shm = SharedMemoryArray.create({ shape: 2 })
+    const path = shm.path
+    shm.unlink()
+    expect(shm.closed).toBe(true)
+    expect(existsSync(path)).toBe(false)
+    shm.unlink()
+    expect(thrown(() => SharedMemoryArray.open(path))).toMatchObject({ code: 'ENOENT', path })
+  })
+})
+
+describe('across processes (child_process.fork)', () => {
+  it('N workers write disjoint ranges; the parent sees every value without reopening', async () => {
+    const N = 4
+    const rows = 40_000
+    using shm = SharedMemoryArray.create({ shape: [rows], dtype: 'float64' })
+    const per = rows / N
+    const results = await Promise.all(
+      Array.from({ length: N }, (_, w) =>
+        forkWorker([shm.path, JSON.stringify(shm.shape), shm.dtype, String(w * per), String((w + 1) * per)]),
+      ),
+    )
+    for (const r of results) expect(r).toEqual({ code: 0, signal: null })
+    for (let i = 0; i < rows; i++) if (shm.get(i) !== i * 2 + 1) throw new Error(`row ${i} is ${shm.get(i)}`)
+    expect(shm.sum()).toBe(rows * rows) // sum of the first `rows` odd numbers
+    shm.unlink()
+  })
+
+  it('a worker that aborts leaves the parent mapping intact and its writes visible', async () => {
+    using shm = SharedMemoryArray.create({ shape: [1000], dtype: 'int32' })
+    const r = await forkWorker([shm.path, '[1000]', 'int32', '0', '500', 'abort'])
+    expect(r.signal).toBe('SIGABRT')
+    for (let i = 0; i < 500; i++) expect(shm.get(i)).toBe(i * 2 + 1)
+    expect(shm.get(500)).toBe(0)
+    shm.set(999, 7)
+    expect(shm.get(999)).toBe(7)
+    shm.unlink()
+  })
+
+  it('the same through a tinypool pool of child processes', async () => {
+    const pool = new Tinypool({
+      filename: join(FIXTURES, 'shm-task.mjs'),
+      runtime: 'child_process',
+      minThreads: 2,
+      maxThreads: 2,
+    })
+    try {
+      using shm = SharedMemoryArray.create({ shape: [10_000], dtype: 'float64' })
+      const tasks = Array.from({ length: 8 }, (_, t) =>
+        pool.run({ path: shm.path, shape: [...shm.shape], dtype: shm.dtype, start: t * 1250, end: (t + 1) * 1250 }),
+      )
+      const out = (await Promise.all(tasks)) as { pid: number; sum: number }[]
+      expect(new Set(out.map((o) => o.pid)).size).toBeGreaterThan(1) // really several processes
+      expect(out.every((o) => o.pid !== process.pid)).toBe(true)
+      expect(out.reduce((s, o) => s + o.sum, 0)).toBe((9999 * 10_000) / 2)
+      for (let i = 0; i < 10_000; i += 997) expect(shm.get(i)).toBe(i)
+      expect(shm.sum()).toBe((9999 * 10_000) / 2)
+      shm.unlink()
+    } finally {
+      await pool.destroy()
+    }
+  })
+
+  it('real-time pipeline: a sequence number makes every frame the consumer accepts whole', async () => {
+    const frames = 3000
+    const len = 4096
+    using shm = SharedMemoryArray.create({ shape: [len + 1], dtype: 'int32' })
+    const run = (role: string) =>
+      new Promise<string>((done, fail) => {
+        const c = spawn(process.execPath, [join(FIXTURES, 'seqlock.mjs'), role, shm.path, String(frames), String(len)])
+        let out = ''
+        c.stdout.on('data', (d) => (out += d))
+        c.stderr.on('data', (d) => (out += d))
+        c.on('exit', (code) => (code === 0 ? done(out) : fail(new Error(`${role} exited ${code}: ${out}`))))
+      })
+    const consumer = run('consumer')
+    await run('producer')
+    const result = JSON.parse(await consumer)
+    expect(result.torn).toBe(0)
+    expect(result.last).toBe(frames)
+    expect(result.accepted).toBeGreaterThan(0)
+    shm.unlink()
+  })
+})
+
+describe('regions whose creator exits without unlink()', () => {
+  const created = (code: string, opts = {}) => {
+    const r = runChild(
+      `const s = m.SharedMemoryArray.create({ shape: 4, dtype: 'int32' ${code} }); s.set(0, 42); console.log(s.path)`,
+      opts,
+    )
+    expectCleanExit(r)
+    return r.stdout.trim()
+  }
+
+  it("are removed at the creator's exit: nothing leaks in /dev/shm", () => {
+    const path = created('')
+    expect(path).toContain('memmap-')
+    expect(existsSync(path)).toBe(false)
+  })
+
+  it('persistent: true keeps the region after its creator exits', () => {
+    const path = created(', persistent: true')
+    expect(existsSync(path)).toBe(true)
+    using s = SharedMemoryArray.open(path, { dtype: 'int32' })
+    expect(s.get(0)).toBe(42)
+    s.unlink()
+  })
+
+  it('a process already attached keeps working after the creator exits and the name is gone', async () => {
+    // The creator waits for a line on stdin before exiting; we attach meanwhile.
+    const creator = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import * as m from ${JSON.stringify(resolve(__dirname, '../dist/index.mjs'))}
+        const s = m.SharedMemoryArray.create({ shape: 4, dtype: 'int32' }); s.set(0, 7); console.log(s.path)
+        process.stdin.once('data', () => process.exit(0))`,
+      ],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    )
+    const path = await new Promise<string>((done) => creator.stdout.once('data', (d) => done(String(d).trim())))
+    const attached = SharedMemoryArray.open(path, { dtype: 'int32' })
+    creator.stdin.write('bye\n')
+    await new Promise((done) => creator.on('exit', done))
+    expect(existsSync(path)).toBe(false)
+    expect(attached.get(0)).toBe(7)
+    attached.set(1, 8)
+    expect(attached.get(1)).toBe(8)
+    attached.close()
+  })
+
+  it('a creator stopped by SIGTERM or SIGINT removes its regions too', async () => {
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      const creator = spawn(
+        process.execPath,
+        [
+          '--input-type=module',
+          '-e',
+          `import * as m from ${JSON.stringify(resolve(__dirname, '../dist/index.mjs'))}
+          const s = m.SharedMemoryArray.create({ shape: 4 }); console.log(s.path); setInterval(() => {}, 1000)`,
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      )
+      const path = await new Promise<string>((done) => creator.stdout.once('data', (d) => done(String(d).trim())))
+      expect(existsSync(path)).toBe(true)
+      creator.kill(signal)
+      const how = await new Promise((done) => creator.on('exit', (code, sig) => done(sig ?? code)))
+      expect(how).toBe(signal) // still dies by the signal, as it would have
+      expect(existsSync(path), signal).toBe(false)
+    }
+  })
+})
+
+describe('createSharedBuffer', () => {
+  it('is anonymous shared memory: zero-filled, typed, no file, detached on close', () => {
+    const buf = createSharedBuffer('float64', 1000)
+    expect([buf.dtype, ...buf.shape, buf.path]).toEqual(['float64', 1000, ''])
+    expect(buf.sum()).toBe(0)
+    buf.array.forEach((_, i) => buf.set(i, i))
+    expect(buf.sum()).toBe(499_500)
+    expect(buf.max()).toBe(999)
+    const view = buf.array
+    buf.close()
+    expect(view.length).toBe(0)
+    using small = createSharedBuffer(Int16Array, 3)
+    expect(small.dtype).toBe('int16')
+    using empty = createSharedBuffer('u1', 0)
+    expect(empty.size).toBe(0)
+    for (const bad of [
+      ['f8', -1],
+      ['f8', 1.5],
+      ['f8', '3'],
+      ['nope', 3],
+      ['f8', [2, 2]],
+    ]) {
+      expect(thrown(() => createSharedBuffer(bad[0] as never, bad[1] as never)).code).toBe('ERR_MMAP_INVALID_ARG')
+    }
+  })
+})
+
+it('leaves no memmap region of this process in the shared memory directory', () => {
+  const mine = readdirSync(SHARED_MEMORY_DIR).filter((n) => n.startsWith(`memmap-${process.pid}-`))
+  expect(mine).toEqual([])
+})
