@@ -3,7 +3,6 @@ import { defineConfig } from 'vitest/config'
 export default defineConfig({
   test: {
     include: ['__test__/**/*.test.ts'],
-    globalSetup: ['__test__/global-setup.ts'],
     // Native code can take a worker down; a crashed fork fails its file, not the run.
     pool: 'forks',
     testTimeout: 60_000,

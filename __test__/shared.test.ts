@@ -36,7 +36,7 @@ describe('SharedMemoryArray.create', () => {
     shm.fill(3)
     shm.set(-1, -1, 10)
     expect(shm.get(3, 1)).toBe(10)
-    expect([...shm.slice(3)]).toEqual([3, 10])
+    expect(Array.from(shm.slice(3))).toEqual([3, 10])
     expect([shm.sum(), shm.min(), shm.max(), shm.mean()]).toEqual([31, 3, 10, 31 / 8])
     expect(shm.std()).toBeCloseTo(Math.sqrt((7 * (3 - 31 / 8) ** 2 + (10 - 31 / 8) ** 2) / 8), 12)
     expect([shm.length, shm.size, shm.ndim, shm.itemsize, shm.byteLength, shm.readonly]).toEqual([
