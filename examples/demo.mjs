@@ -3,11 +3,13 @@
 // 2. Reopen it read-only: time the open, RSS before/after, statistics straight off the pages.
 // 3. Save it as .npy and map it back with the dtype and shape from its header.
 // 4. An LRU cache of open arrays.
+// 5. Fan work out to forked processes over one shared array: no copies, no serialization.
+import { fork } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-import { MmapArray, MmapCache, openNpy, saveNpy } from '../dist/index.mjs'
+import { MmapArray, MmapCache, openNpy, saveNpy, SharedMemoryArray } from '../dist/index.mjs'
 
 const ROWS = 4096
 const COLS = 8192 // 32 Mi float64 = 256 MiB
@@ -47,7 +49,9 @@ try {
   saveNpy(npy, data)
   console.log(`saved ${npy} in ${ms(t)} (numpy.load(path, mmap_mode='r') reads it)`)
   const view = openNpy(npy)
-  console.log(`openNpy: dtype ${view.dtype}, shape [${view.shape}], equal first value: ${view.get(0, 0) === data.get(0, 0)}`)
+  console.log(
+    `openNpy: dtype ${view.dtype}, shape [${view.shape}], equal first value: ${view.get(0, 0) === data.get(0, 0)}`,
+  )
 
   const cache = new MmapCache({ maxSize: 2 })
   const a = cache.getOrCreate(path, { shape: [ROWS, COLS] })
@@ -57,7 +61,30 @@ try {
   const rows = data.slice(0, 2)
   data.close()
   view.close()
-  console.log(`after close(): a slice taken earlier has length ${rows.length}; data.sum() throws ${tryCode(() => data.sum())}`)
+  console.log(
+    `after close(): a slice taken earlier has length ${rows.length}; data.sum() throws ${tryCode(() => data.sum())}`,
+  )
+
+  const WORKERS = 4
+  const shared = SharedMemoryArray.create({ shape: [WORKERS, 2_000_000], dtype: 'float64' })
+  t = process.hrtime.bigint()
+  const worker = new URL('./fanout-worker.mjs', import.meta.url)
+  const done = await Promise.all(
+    Array.from({ length: WORKERS }, (_, row) => {
+      const child = fork(worker, [shared.path, JSON.stringify(shared.shape), shared.dtype, String(row)])
+      return new Promise((resolve, reject) => {
+        child.once('message', resolve)
+        child.once('exit', (code) => code !== 0 && reject(new Error(`worker ${row} exited ${code}`)))
+      })
+    }),
+  )
+  const n = shared.size
+  console.log(
+    `fan-out: ${WORKERS} forked workers (pids ${done.map((d) => d.pid).join(', ')}) filled ${shared.path} ` +
+      `([${shared.shape}] float64) in ${ms(t)}; the parent sees it without copying: ` +
+      `sum = ${shared.sum().toFixed(1)}, last = ${shared.get(-1, -1).toFixed(4)} (expected ${Math.sqrt(n - 1).toFixed(4)})`,
+  )
+  shared.unlink()
 } finally {
   rmSync(dir, { recursive: true, force: true })
 }
