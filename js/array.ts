@@ -1,7 +1,6 @@
 import { DTYPES, dtypeOfArray, toDType, type DType, type DTypeInfo, type DTypeLike, type TypedArray } from './dtype.js'
 import { invalidArg, mmapError } from './errors.js'
 import { Mapping, MODES, type Advice, type Mode } from './mapping.js'
-import * as reduce from './reduce.js'
 import { describe, oneOf, options, size, toPath, type PathLike } from './validate.js'
 
 /** A shape: a length, or one non-negative safe integer per dimension. `[]` is a 0-d array (one element). */
@@ -155,27 +154,27 @@ export class MappedArray implements Disposable {
 
   /** Sum of all elements: a bigint for 64-bit integer dtypes. 0 for an empty array. */
   sum(): number | bigint {
-    return reduce.sum(this.#live(), this.#dtype)
+    return this.#reduce('sum')
   }
 
   /** Arithmetic mean; NaN for an empty array. */
   mean(): number {
-    return reduce.mean(this.#live(), this.#dtype)
+    return this.#reduce('mean') as number
   }
 
   /** Population standard deviation (numpy's default); NaN for an empty array. */
   std(): number {
-    return reduce.std(this.#live(), this.#dtype)
+    return this.#reduce('std') as number
   }
 
   /** Smallest element (bigint for 64-bit integers); NaN if any element is NaN. */
   min(): number | bigint {
-    return reduce.min(this.#live(), this.#dtype, this.path || undefined)
+    return this.#reduce('min')
   }
 
   /** Largest element (bigint for 64-bit integers); NaN if any element is NaN. */
   max(): number | bigint {
-    return reduce.max(this.#live(), this.#dtype, this.path || undefined)
+    return this.#reduce('max')
   }
 
   /** msync: the data is on disk when it returns. `'r'` arrays throw `ERR_MMAP_READONLY`. */
@@ -226,6 +225,12 @@ export class MappedArray implements Disposable {
   #live(): TypedArray {
     if (this.#map.closed) throw mmapError('ERR_MMAP_CLOSED', 'the array is closed', this.path || undefined)
     return this.#array
+  }
+
+  /** Native: vectorised, on every core for large arrays, numpy's numerics (see memmap-core). */
+  #reduce(op: 'sum' | 'mean' | 'std' | 'min' | 'max'): number | bigint {
+    this.#live()
+    return this.#map.reduce(this.dtype, op)
   }
 
   #writable(): void {

@@ -40,6 +40,11 @@ export declare class NativeMap {
    * flush that was asked for always happens.
    */
   flushAsync(): Promise<void>
+  /**
+   * `sum`, `mean`, `std`, `min` or `max` of the whole mapping read as `dtype`, on all cores
+   * for large arrays. 64-bit integer sums, minima and maxima come back as bigint.
+   */
+  reduce(dtype: string, op: string): number | bigint
   /** madvise over the whole mapping or `offset..offset + length`. */
   advise(advice: string, offset?: number | undefined | null, length?: number | undefined | null): void
   /**

@@ -90,6 +90,11 @@ export class Mapping {
     }
   }
 
+  /** A native reduction over the whole mapping read as `dtype` (a canonical name). */
+  reduce(dtype: string, op: 'sum' | 'mean' | 'std' | 'min' | 'max'): number | bigint {
+    return native(() => this.#native.reduce(dtype, op))
+  }
+
   advise(advice: unknown, offset?: number, length?: number): void {
     const a = oneOf('advice', advice, ADVICE, this.path || undefined)
     native(() => this.#native.advise(a, offset, length))

@@ -6,5 +6,6 @@ mod args;
 mod buffer;
 mod error;
 mod mapping;
+mod reduce;
 
 pub use mapping::NativeMap;

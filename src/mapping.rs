@@ -199,6 +199,14 @@ impl NativeMap {
         Ok(AsyncTask::new(FlushTask { map: Some(map) }))
     }
 
+    /// `sum`, `mean`, `std`, `min` or `max` of the whole mapping read as `dtype`, on all cores
+    /// for large arrays. 64-bit integer sums, minima and maxima come back as bigint.
+    #[napi(ts_return_type = "number | bigint")]
+    pub fn reduce(&self, dtype: String, op: String) -> Result<crate::reduce::Value> {
+        let map = self.live()?;
+        crate::reduce::reduce(&map, &dtype, &op).napi()
+    }
+
     /// madvise over the whole mapping or `offset..offset + length`.
     #[napi]
     pub fn advise(&self, advice: String, offset: Option<f64>, length: Option<f64>) -> Result<()> {

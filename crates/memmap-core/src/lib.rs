@@ -22,6 +22,7 @@ mod anon;
 mod error;
 mod file;
 mod mode;
+pub mod reduce;
 
 pub use advice::Advice;
 pub use error::{Error, Result};
