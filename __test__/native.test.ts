@@ -249,8 +249,8 @@ describe('large files', () => {
       const { NativeMap } = await import(${JSON.stringify(join(DIST, 'native.js'))})
       const n = NativeMap.open(${JSON.stringify(p)}, 'r', 0)
       let threw = false
-      try { n.takeBuffer() } catch { threw = true }
-      n.close(undefined)
+      try { n.buffer() } catch { threw = true }
+      n.close([])
       console.log(JSON.stringify({ threw, closed: n.closed }))
     `)
     expectCleanExit(r)

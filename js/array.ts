@@ -31,6 +31,13 @@ export interface FromArrayOptions {
   overwrite?: boolean
 }
 
+/** One step of `chunks()`: rows `start..end` and a zero-copy view of them. */
+export interface ArrayChunk {
+  start: number
+  end: number
+  data: TypedArray
+}
+
 export interface ArrayInfo {
   path: string
   shape: number[]
@@ -73,9 +80,17 @@ export class MappedArray implements Disposable {
   readonly byteLength: number
   readonly #map: Mapping
   readonly #dtype: DTypeInfo
-  readonly #array: TypedArray
+  /** The flat view of the whole mapping; undefined where one typed array cannot hold it. */
+  readonly #array: TypedArray | undefined
   /** Elements per step along each axis (C order). */
   readonly #strides: readonly number[]
+  /**
+   * Past one typed array, memory is reached through windows: window k covers bytes
+   * [k * step, k * step + 2 * step), so any range of at most `step` bytes lies inside one window.
+   * `step` holds whole rows where a row is at most half a window.
+   */
+  readonly #step: number
+  readonly #views: TypedArray[] = []
 
   /** @internal */
   constructor(init: ArrayInit) {
@@ -96,7 +111,10 @@ export class MappedArray implements Disposable {
       s *= shape[d]
     }
     this.#strides = strides
-    this.#array = typedView(dtype, map, this.size)
+    this.#array = wholeView(dtype, map, this.size)
+    const rowBytes = (shape.length === 0 ? 1 : strides[0]) * dtype.itemsize
+    const unit = rowBytes > 0 && rowBytes <= HALF_WINDOW ? rowBytes : dtype.itemsize
+    this.#step = Math.floor(HALF_WINDOW / unit) * unit
   }
 
   get readonly(): boolean {
@@ -112,43 +130,103 @@ export class MappedArray implements Disposable {
     return this.ndim === 0 ? 1 : this.shape[0]
   }
 
-  /** The flat, zero-copy typed array over the whole mapping. */
+  /**
+   * The flat, zero-copy typed array over the whole mapping. An array larger than one typed
+   * array can be (see README, Limits) throws `ERR_MMAP_INVALID_ARG`: use `chunks()`, `slice()`,
+   * `get`/`set` and the reductions, which all work at any size.
+   */
   get array(): TypedArray {
-    return this.#live()
+    this.#live()
+    if (this.#array === undefined) {
+      throw invalidArg(
+        `${this.size} ${this.dtype} elements (${this.byteLength} bytes) is more than one typed array can hold here; ` +
+          `use chunks(), slice() of up to ${Math.floor(this.#step / this.itemsize)} elements, get()/set() or the reductions`,
+        this.path || undefined,
+      )
+    }
+    return this.#array
   }
 
   /** One element: one index per dimension, negative indices count from the end. */
   get(...index: number[]): number | bigint {
-    const a = this.#live()
-    return a[this.#flatIndex(index, index.length)]
+    this.#live()
+    const flat = this.#flatIndex(index, index.length)
+    const a = this.#array
+    if (a !== undefined) return a[flat]
+    const byte = flat * this.itemsize
+    const k = Math.floor(byte / this.#step)
+    return this.#view(k)[(byte - k * this.#step) / this.itemsize]
   }
 
   /** `set(i, j, value)`: the indices, then the value. */
   set(...indexThenValue: (number | bigint | boolean)[]): void {
-    const a = this.#live()
+    this.#live()
     this.#writable()
     const n = indexThenValue.length - 1
     if (n < 0) throw invalidArg('set() needs the indices and then a value', this.path || undefined)
-    const i = this.#flatIndex(indexThenValue as number[], n)
-    a[i] = toElement(indexThenValue[n], this.#dtype, this.path || undefined) as never
+    const flat = this.#flatIndex(indexThenValue as number[], n)
+    const value = toElement(indexThenValue[n], this.#dtype, this.path || undefined) as never
+    const a = this.#array
+    if (a !== undefined) {
+      a[flat] = value
+      return
+    }
+    const byte = flat * this.itemsize
+    const k = Math.floor(byte / this.#step)
+    this.#view(k)[(byte - k * this.#step) / this.itemsize] = value
   }
 
   /** Rows `start..end` along axis 0 (Array.prototype.slice rules), flat and zero-copy. */
   slice(start?: number, end?: number): TypedArray {
-    const a = this.#live()
+    this.#live()
     if (this.ndim === 0) throw invalidArg('a 0-d array has no rows to slice', this.path || undefined)
     const rows = this.shape[0]
     const s = bound('start', start, 0, rows, this.path)
-    const e = bound('end', end, rows, rows, this.path)
+    const e = Math.max(s, bound('end', end, rows, rows, this.path))
     const row = this.#strides[0]
-    return a.subarray(s * row, Math.max(s, e) * row)
+    return this.#range(s * row, e * row)
+  }
+
+  /**
+   * Walks the array in order, `rows` rows at a time (default: about 16 MiB), yielding zero-copy
+   * views. It advises the kernel to read ahead and releases the pages of each chunk once the
+   * loop moves on, so a pass over a file much larger than RAM keeps memory use bounded. Arrays
+   * past one typed array get chunks of at most half a window (512 MiB). Pages of a `'c'` array
+   * hold this process's writes and are never released.
+   */
+  *chunks(rows?: number): Generator<ArrayChunk, void, undefined> {
+    this.#live()
+    if (this.ndim === 0) throw invalidArg('a 0-d array has no rows to walk', this.path || undefined)
+    const total = this.shape[0]
+    const rowBytes = this.#strides[0] * this.itemsize
+    let n =
+      rows === undefined ? Math.max(1, Math.floor(CHUNK_BYTES / Math.max(1, rowBytes))) : size('rows', rows, this.path)
+    if (n < 1) throw invalidArg('rows must be at least 1', this.path || undefined)
+    if (this.#array === undefined) n = Math.min(n, Math.max(1, Math.floor(this.#step / Math.max(1, rowBytes))))
+    if (rowBytes > 0) this.#map.advise('sequential')
+    for (let start = 0; start < total; start += n) {
+      this.#live()
+      const end = Math.min(total, start + n)
+      if (end < total && rowBytes > 0) {
+        this.#map.advise('willneed', end * rowBytes, (Math.min(total, end + n) - end) * rowBytes)
+      }
+      yield { start, end, data: this.slice(start, end) }
+      if (!this.#map.closed && rowBytes > 0) this.#map.advise('dontneed', start * rowBytes, (end - start) * rowBytes)
+    }
   }
 
   /** Sets every element to `value`. */
   fill(value: number | bigint | boolean): this {
-    const a = this.#live()
+    this.#live()
     this.#writable()
-    fillArray(a, toElement(value, this.#dtype, this.path || undefined))
+    const v = toElement(value, this.#dtype, this.path || undefined)
+    if (this.#array !== undefined) {
+      fillArray(this.#array, v)
+      return this
+    }
+    for (let k = 0; k * this.#step < this.byteLength; k++) {
+      fillArray(this.#view(k).subarray(0, Math.min(this.#step, this.byteLength - k * this.#step) / this.itemsize), v)
+    }
     return this
   }
 
@@ -222,9 +300,36 @@ export class MappedArray implements Disposable {
     return arr.#map
   }
 
-  #live(): TypedArray {
+  #live(): void {
     if (this.#map.closed) throw mmapError('ERR_MMAP_CLOSED', 'the array is closed', this.path || undefined)
-    return this.#array
+  }
+
+  /** Window k as a typed array, made on first use. */
+  #view(k: number): TypedArray {
+    let v = this.#views[k]
+    if (v === undefined) {
+      const offset = k * this.#step
+      const bytes = Math.min(2 * this.#step, this.byteLength - offset)
+      v = new this.#dtype.ctor(this.#map.window(offset, bytes))
+      this.#views[k] = v
+    }
+    return v
+  }
+
+  /** Elements [from, to) as one zero-copy typed array. */
+  #range(from: number, to: number): TypedArray {
+    if (this.#array !== undefined) return this.#array.subarray(from, to)
+    const b0 = from * this.itemsize
+    const b1 = to * this.itemsize
+    if (b1 - b0 > this.#step) {
+      throw invalidArg(
+        `a view of ${to - from} elements is more than one window of this array holds (${this.#step / this.itemsize}); take smaller slices or use chunks()`,
+        this.path || undefined,
+      )
+    }
+    const k = Math.floor(b0 / this.#step)
+    const base = k * this.#step
+    return this.#view(k).subarray((b0 - base) / this.itemsize, (b1 - base) / this.itemsize)
   }
 
   /** Native: vectorised, on every core for large arrays, numpy's numerics (see memmap-core). */
@@ -284,7 +389,7 @@ export class MmapArray extends MappedArray {
     const overwrite = flag('overwrite', o.overwrite, p)
     const fillValue = o.fill === undefined ? undefined : toElement(o.fill, dtype, p)
     const arr = arrayFromInit({ map: Mapping.create(p, product(shape) * dtype.itemsize, overwrite), dtype, shape })
-    if (fillValue !== undefined && fillValue !== 0 && fillValue !== 0n) fillArray(arr.array, fillValue)
+    if (fillValue !== undefined && fillValue !== 0 && fillValue !== 0n) arr.fill(fillValue)
     return arr
   }
 
@@ -352,16 +457,18 @@ export function openInit(path: PathLike, opts: OpenOptions | undefined): ArrayIn
   return { map, dtype, shape: [map.byteLength / dtype.itemsize] }
 }
 
-function typedView(dtype: DTypeInfo, map: Mapping, length: number): TypedArray {
+/** Half a window: windows are 1 GiB, within every Node's ArrayBuffer and typed-array limits. */
+const HALF_WINDOW = 2 ** 29
+const CHUNK_BYTES = 16 * 2 ** 20
+
+/** The flat view of the whole mapping, or undefined where Node cannot make one that large. */
+function wholeView(dtype: DTypeInfo, map: Mapping, length: number): TypedArray | undefined {
+  if (!map.fitsOneBuffer) return undefined
   try {
     return new dtype.ctor(map.buffer, 0, length)
   } catch (err) {
-    // V8 caps typed arrays at 2^32 elements here; a larger array needs windows.
-    map.close()
-    throw invalidArg(
-      `${length} ${dtype.name} elements is more than one typed array can hold (${(err as Error).message}); open a window with shape and offset`,
-      map.path || undefined,
-    )
+    if (err instanceof RangeError) return undefined // V8 caps typed arrays at 2^32 elements
+    throw err
   }
 }
 

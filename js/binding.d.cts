@@ -10,8 +10,9 @@
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 /**
- * One mapping. JavaScript takes its ArrayBuffer once, builds views over it, and passes it
- * back to `close` so that the views are detached before the memory goes away.
+ * One mapping. JavaScript takes ArrayBuffers over it (the whole of it, or windows where it is
+ * larger than one buffer may be), builds views over them, and passes them all back to `close`
+ * so that every view is detached before the memory goes away.
  */
 export declare class NativeMap {
   /**
@@ -24,10 +25,10 @@ export declare class NativeMap {
   /** Zero-filled anonymous memory, shared (MAP_SHARED), with no file. */
   static anonymous(length: number): NativeMap
   /**
-   * The mapping's one ArrayBuffer. A second call is an error: two external buffers over
-   * the same memory would break the one-buffer-per-mapping rule close() relies on.
+   * An ArrayBuffer over `byteLength` bytes at `byteOffset` (default: the whole mapping).
+   * Start offsets are unique among attached buffers: asking again for a live one is an error.
    */
-  takeBuffer(): unknown
+  buffer(byteOffset?: number | undefined | null, byteLength?: number | undefined | null): unknown
   get byteLength(): number
   get mode(): string
   get closed(): boolean
@@ -48,8 +49,8 @@ export declare class NativeMap {
   /** madvise over the whole mapping or `offset..offset + length`. */
   advise(advice: string, offset?: number | undefined | null, length?: number | undefined | null): void
   /**
-   * Detaches `buffer` (every typed array over it drops to length 0), then unmaps.
-   * Idempotent. If the buffer cannot be detached, nothing is unmapped.
+   * Detaches `buffers` (every typed array over them drops to length 0), then unmaps.
+   * Idempotent. If any buffer over the mapping is left attached, nothing is unmapped.
    */
-  close(buffer?: ArrayBuffer | undefined | null): void
+  close(buffers: Array<ArrayBuffer>): void
 }

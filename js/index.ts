@@ -3,6 +3,7 @@ import './dispose.js'
 export {
   MappedArray,
   MmapArray,
+  type ArrayChunk,
   type ArrayData,
   type ArrayInfo,
   type CreateOptions,

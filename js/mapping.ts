@@ -20,32 +20,27 @@ export const ADVICE: readonly Advice[] = ['normal', 'sequential', 'random', 'wil
 export const MAX_BUFFER = constants.MAX_LENGTH
 
 /**
- * One native mapping and its single ArrayBuffer. Every public class holds one of these; it is
- * where close() detaches the buffer before the memory is unmapped.
+ * One native mapping and the ArrayBuffers over it: the whole of it where one buffer can hold
+ * it, and windows otherwise. Every public class holds one of these; it is where close()
+ * detaches every buffer before the memory is unmapped.
  * @internal
  */
 export class Mapping {
-  readonly buffer: ArrayBuffer
   readonly byteLength: number
   readonly mode: Mode
   /** Absolute path of the mapped file; '' for anonymous memory. */
   readonly path: string
   readonly #native: NativeMap
+  readonly #whole: ArrayBuffer | undefined
+  readonly #windows = new Map<number, ArrayBuffer>()
 
   private constructor(nativeMap: NativeMap, path: string) {
     this.#native = nativeMap
-    if (nativeMap.byteLength > MAX_BUFFER) {
-      nativeMap.close(undefined)
-      throw invalidArg(
-        `${nativeMap.byteLength} bytes is more than one ArrayBuffer can hold in this Node.js ` +
-          `(buffer.constants.MAX_LENGTH = ${MAX_BUFFER}); map a window of the file with offset and length`,
-        path || undefined,
-      )
-    }
-    this.buffer = native(() => nativeMap.takeBuffer()) as ArrayBuffer
     this.byteLength = nativeMap.byteLength
     this.mode = nativeMap.mode as Mode
     this.path = path
+    // Taken at once where it fits, so that a runtime refusing external buffers fails at open.
+    this.#whole = this.byteLength <= MAX_BUFFER ? (native(() => nativeMap.buffer()) as ArrayBuffer) : undefined
   }
 
   static open(path: string, mode: Mode, offset: number, length?: number): Mapping {
@@ -67,6 +62,33 @@ export class Mapping {
       native(() => NativeMap.anonymous(byteLength)),
       '',
     )
+  }
+
+  /** Whether one ArrayBuffer holds the whole mapping. */
+  get fitsOneBuffer(): boolean {
+    return this.#whole !== undefined
+  }
+
+  /** The one ArrayBuffer over the whole mapping. */
+  get buffer(): ArrayBuffer {
+    if (this.#whole === undefined) {
+      throw invalidArg(
+        `${this.byteLength} bytes is more than one ArrayBuffer can hold in this Node.js ` +
+          `(buffer.constants.MAX_LENGTH = ${MAX_BUFFER}); map a window of it with offset and length`,
+        this.path || undefined,
+      )
+    }
+    return this.#whole
+  }
+
+  /** An ArrayBuffer over `byteLength` bytes at `byteOffset`, made once per offset and kept until close. */
+  window(byteOffset: number, byteLength: number): ArrayBuffer {
+    let w = this.#windows.get(byteOffset)
+    if (w === undefined) {
+      w = native(() => this.#native.buffer(byteOffset, byteLength)) as ArrayBuffer
+      this.#windows.set(byteOffset, w)
+    }
+    return w
   }
 
   get closed(): boolean {
@@ -101,6 +123,9 @@ export class Mapping {
   }
 
   close(): void {
-    native(() => this.#native.close(this.buffer))
+    const buffers = [...this.#windows.values()]
+    if (this.#whole !== undefined) buffers.push(this.#whole)
+    native(() => this.#native.close(buffers))
+    this.#windows.clear()
   }
 }

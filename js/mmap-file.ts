@@ -1,4 +1,4 @@
-import { mmapError } from './errors.js'
+import { invalidArg, mmapError } from './errors.js'
 import { Mapping, MODES, type Advice, type Mode } from './mapping.js'
 import { oneOf, options, size, toPath, type PathLike } from './validate.js'
 
@@ -23,7 +23,16 @@ export class MmapFile implements Disposable {
   /** @internal use `mmapFile()` */
   constructor(map: Mapping) {
     this.#map = map
-    this.bytes = new Uint8Array(map.buffer)
+    try {
+      this.bytes = new Uint8Array(map.buffer)
+    } catch (err) {
+      map.close()
+      if (!(err instanceof RangeError)) throw err
+      throw invalidArg(
+        `${map.byteLength} bytes is more than one Uint8Array can hold; map a window of the file with offset and length`,
+        map.path,
+      )
+    }
     this.length = map.byteLength
     this.mode = map.mode
     this.path = map.path

@@ -1,7 +1,8 @@
-//! The one external ArrayBuffer of each mapping, and the finalizer that unmaps it.
+//! External ArrayBuffers over a mapping, and the finalizer that lets go of it.
 
 use std::ffi::c_void;
 use std::ptr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use napi::sys;
@@ -9,21 +10,28 @@ use napi::sys;
 use crate::error::{self, Result};
 use crate::mapping::Slot;
 
-/// Wraps `len` bytes at `data` in an ArrayBuffer that V8 neither copies nor frees. The buffer
-/// holds a reference to `slot`; when it is collected the finalizer unmaps, unless `close()`
-/// did so first.
+/// What each buffer's finalizer gets: the mapping it keeps alive and where the buffer starts.
+struct Hint {
+    slot: Arc<Slot>,
+    offset: usize,
+    finalized: Arc<AtomicBool>,
+}
+
+/// Wraps `len` bytes at `base + offset` in an ArrayBuffer that V8 neither copies nor frees.
+/// The buffer keeps `slot` (and so the mapping) alive until it is collected.
 ///
 /// napi-rs's `ArrayBuffer::from_external` is not used: where the runtime refuses external
 /// buffers (Electron's V8 sandbox) it silently copies, and writes to a copy of a mapping would
 /// never reach the file. Here that case is the `ERR_MMAP_EXTERNAL_BUFFERS` error.
 ///
 /// # Safety
-/// `data` must stay valid for `len` bytes until `slot` releases its mapping, and the caller
-/// must detach the buffer before releasing the mapping in any way other than the finalizer.
+/// `base + offset .. + len` must lie inside the mapping held by `slot`, and the mapping must
+/// not be released while the buffer is attached: `close()` detaches every buffer first.
 pub unsafe fn external(
     env: sys::napi_env,
     slot: &Arc<Slot>,
-    data: *mut u8,
+    base: *mut u8,
+    offset: usize,
     len: usize,
 ) -> Result<sys::napi_value> {
     let mut value = ptr::null_mut();
@@ -34,16 +42,22 @@ pub unsafe fn external(
         let status = unsafe { sys::napi_create_arraybuffer(env, 0, &mut unused, &mut value) };
         return check(status, "napi_create_arraybuffer").map(|()| value);
     }
-    let hint = Box::into_raw(Box::new(Arc::clone(slot))).cast::<c_void>();
+    let finalized = Arc::new(AtomicBool::new(false));
+    let hint = Box::into_raw(Box::new(Hint {
+        slot: Arc::clone(slot),
+        offset,
+        finalized: Arc::clone(&finalized),
+    }))
+    .cast::<c_void>();
     let status = if runtime_forbids_external_buffers_for_test() {
         sys::Status::napi_no_external_buffers_allowed
     } else {
-        // SAFETY: env is live; data/len describe the mapping (caller's contract); `hint` is a
-        // leaked Box<Arc<Slot>> that `finalize` takes back exactly once.
+        // SAFETY: env is live; the range is inside the mapping (caller's contract); `hint` is a
+        // leaked Box<Hint> that `finalize` takes back exactly once.
         unsafe {
             sys::napi_create_external_arraybuffer(
                 env,
-                data.cast(),
+                base.add(offset).cast(),
                 len,
                 Some(finalize),
                 hint,
@@ -53,12 +67,11 @@ pub unsafe fn external(
     };
     if status != sys::Status::napi_ok {
         // Node may already have run the finalizer on failure (node::Buffer::New frees through
-        // it when the length is over its limit); the flag on the slot, which `slot` keeps
-        // alive, says whether the hint is still ours to reclaim.
-        if !slot.finalized() {
+        // it when the length is over its limit); the flag says whether the hint is still ours.
+        if !finalized.load(Ordering::SeqCst) {
             // SAFETY: the finalizer has not run and never will for a buffer that was not
-            // created, so the leaked Box<Arc<Slot>> is still ours, reclaimed once here.
-            drop(unsafe { Box::from_raw(hint.cast::<Arc<Slot>>()) });
+            // created, so the leaked Box<Hint> is still ours, reclaimed once here.
+            drop(unsafe { Box::from_raw(hint.cast::<Hint>()) });
         }
         if status == sys::Status::napi_no_external_buffers_allowed {
             return Err(error::own(
@@ -72,6 +85,7 @@ pub unsafe fn external(
             status,
         ));
     }
+    slot.attach(offset);
     Ok(value)
 }
 
@@ -84,14 +98,14 @@ fn runtime_forbids_external_buffers_for_test() -> bool {
     })
 }
 
-/// Runs when V8 collects the buffer, possibly a turn after `close()` detached it.
+/// Runs when V8 collects a buffer, possibly a turn after `close()` detached it. It only lets go
+/// of its reference: the mapping is unmapped by `close()`, or when nothing refers to it.
 unsafe extern "C" fn finalize(_env: sys::napi_env, _data: *mut c_void, hint: *mut c_void) {
-    // SAFETY: `hint` is the Box<Arc<Slot>> leaked in `external`, and V8 calls the finalizer
-    // once per buffer.
-    let slot = unsafe { Box::from_raw(hint.cast::<Arc<Slot>>()) };
-    slot.mark_finalized();
-    // Idempotent: a `close()` that already unmapped left `None` behind.
-    slot.release();
+    // SAFETY: `hint` is the Box<Hint> leaked in `external`, and V8 calls the finalizer once
+    // per buffer.
+    let hint = unsafe { Box::from_raw(hint.cast::<Hint>()) };
+    hint.finalized.store(true, Ordering::SeqCst);
+    hint.slot.detached(hint.offset);
 }
 
 pub fn check(status: sys::napi_status, what: &str) -> Result<()> {

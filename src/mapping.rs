@@ -1,7 +1,7 @@
 use std::cell::Cell;
+use std::collections::HashSet;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use memmap_core::{Advice, CreateOptions, Error, MmapFile, Mode, OpenOptions};
 use napi::bindgen_prelude::{ArrayBuffer, AsyncTask, Unknown};
@@ -12,26 +12,17 @@ use crate::args;
 use crate::buffer;
 use crate::error::{self, IntoNapi, Result};
 
-/// The mapping, shared by the `NativeMap` object and its ArrayBuffer's finalizer. Whoever
-/// releases first drops the slot's reference; the memory is unmapped when the last `Arc`
-/// goes, which a background flush may hold a little longer.
+/// The mapping, shared by the `NativeMap` object and the finalizers of its ArrayBuffers. It is
+/// unmapped by `close()` once every buffer is detached, or when the last reference goes; a
+/// background flush may hold one a little longer.
 pub struct Slot {
     map: RwLock<Option<Arc<MmapFile>>>,
-    /// Set by the ArrayBuffer's finalizer. Node runs that finalizer itself when it fails to
-    /// create the buffer (e.g. past `buffer.constants.MAX_LENGTH`), so after a failed creation
-    /// this tells whether the finalizer's reference is already gone.
-    finalized: AtomicBool,
+    /// Start offsets of the external buffers still attached: one buffer per start address
+    /// (V8 debug builds refuse two over the same pointer), and `close()` checks none is left.
+    attached: Mutex<HashSet<usize>>,
 }
 
 impl Slot {
-    pub fn mark_finalized(&self) {
-        self.finalized.store(true, Ordering::SeqCst);
-    }
-
-    pub fn finalized(&self) -> bool {
-        self.finalized.load(Ordering::SeqCst)
-    }
-
     pub fn release(&self) {
         let taken = self.map.write().unwrap_or_else(|e| e.into_inner()).take();
         drop(taken);
@@ -40,22 +31,28 @@ impl Slot {
     fn get(&self) -> Option<Arc<MmapFile>> {
         self.map.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
+
+    fn attached(&self) -> std::sync::MutexGuard<'_, HashSet<usize>> {
+        self.attached.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn attach(&self, offset: usize) {
+        self.attached().insert(offset);
+    }
+
+    pub fn detached(&self, offset: usize) {
+        self.attached().remove(&offset);
+    }
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum BufferState {
-    NotHandedOut,
-    HandedOut { data: usize },
-}
-
-/// One mapping. JavaScript takes its ArrayBuffer once, builds views over it, and passes it
-/// back to `close` so that the views are detached before the memory goes away.
+/// One mapping. JavaScript takes ArrayBuffers over it (the whole of it, or windows where it is
+/// larger than one buffer may be), builds views over them, and passes them all back to `close`
+/// so that every view is detached before the memory goes away.
 #[napi]
 pub struct NativeMap {
     slot: Arc<Slot>,
-    // Cells, not `&mut self`: napi-rs keeps a shared borrow of the object alive while a
+    // A Cell, not `&mut self`: napi-rs keeps a shared borrow of the object alive while a
     // `flushAsync` task is pending, and `close()` must still work then.
-    buffer: Cell<BufferState>,
     closed: Cell<bool>,
     len: usize,
     mode: Mode,
@@ -70,9 +67,8 @@ impl NativeMap {
             path: map.path().map(|p| p.to_string_lossy().into_owned()),
             slot: Arc::new(Slot {
                 map: RwLock::new(Some(Arc::new(map))),
-                finalized: AtomicBool::new(false),
+                attached: Mutex::new(HashSet::new()),
             }),
-            buffer: Cell::new(BufferState::NotHandedOut),
             closed: Cell::new(false),
         }
     }
@@ -132,31 +128,51 @@ impl NativeMap {
             .napi()
     }
 
-    /// The mapping's one ArrayBuffer. A second call is an error: two external buffers over
-    /// the same memory would break the one-buffer-per-mapping rule close() relies on.
+    /// An ArrayBuffer over `byteLength` bytes at `byteOffset` (default: the whole mapping).
+    /// Start offsets are unique among attached buffers: asking again for a live one is an error.
     #[napi]
-    pub fn take_buffer<'env>(&self, env: &'env Env) -> Result<Unknown<'env>> {
-        if self.buffer.get() != BufferState::NotHandedOut {
+    pub fn buffer<'env>(
+        &self,
+        env: &'env Env,
+        byte_offset: Option<f64>,
+        byte_length: Option<f64>,
+    ) -> Result<Unknown<'env>> {
+        let map = self.live()?;
+        let offset = args::usize_of("byteOffset", byte_offset.unwrap_or(0.0)).napi()?;
+        let len = match byte_length {
+            Some(l) => args::usize_of("byteLength", l).napi()?,
+            None => self.len.saturating_sub(offset),
+        };
+        if offset.checked_add(len).is_none_or(|end| end > self.len) {
+            return Err(error::to_napi(&Error::invalid_arg(
+                format!(
+                    "window {offset}+{len} is outside the mapping of {} bytes",
+                    self.len
+                ),
+                self.path(),
+            )));
+        }
+        if len > 0 && self.slot.attached().contains(&offset) {
             return Err(error::own(
                 "ERR_MMAP_INTERNAL",
-                "the buffer was already taken",
+                format!("a buffer at offset {offset} is already attached"),
             ));
         }
-        let data = self.live()?.as_mut_ptr();
-        // SAFETY: `data` is the start of `self.len` mapped bytes held by `self.slot`, which is
-        // released only after the buffer is detached (`close`) or by the buffer's finalizer.
-        let value = match unsafe { buffer::external(env.raw(), &self.slot, data, self.len) } {
-            Ok(v) => v,
-            Err(e) => {
-                // No buffer exists over the memory: unmap now rather than at collection.
-                self.slot.release();
-                self.closed.set(true);
-                return Err(e);
-            }
-        };
-        self.buffer.set(BufferState::HandedOut {
-            data: data as usize,
-        });
+        // SAFETY: the range was checked against the mapping held by `self.slot`, which is
+        // released only after every attached buffer is detached (`close`).
+        let value =
+            match unsafe { buffer::external(env.raw(), &self.slot, map.as_mut_ptr(), offset, len) }
+            {
+                Ok(v) => v,
+                Err(e) if self.slot.attached().is_empty() => {
+                    // No buffer exists over the memory: unmap now rather than at collection.
+                    drop(map);
+                    self.slot.release();
+                    self.closed.set(true);
+                    return Err(e);
+                }
+                Err(e) => return Err(e),
+            };
         // SAFETY: `value` was just created in this env.
         Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), value) })
     }
@@ -219,30 +235,38 @@ impl NativeMap {
         self.live()?.advise_range(advice, offset, length).napi()
     }
 
-    /// Detaches `buffer` (every typed array over it drops to length 0), then unmaps.
-    /// Idempotent. If the buffer cannot be detached, nothing is unmapped.
+    /// Detaches `buffers` (every typed array over them drops to length 0), then unmaps.
+    /// Idempotent. If any buffer over the mapping is left attached, nothing is unmapped.
     #[napi]
-    pub fn close(&self, buffer: Option<ArrayBuffer>) -> Result<()> {
+    pub fn close(&self, buffers: Vec<ArrayBuffer>) -> Result<()> {
         if self.closed.get() {
             return Ok(());
         }
-        if let (BufferState::HandedOut { data }, true) = (self.buffer.get(), self.len > 0) {
-            let Some(buffer) = buffer else {
-                return Err(error::own(
-                    "ERR_MMAP_INTERNAL",
-                    "close() needs the mapping's ArrayBuffer to detach it",
-                ));
-            };
-            if buffer.as_ptr() as usize == data {
+        if let Some(map) = self.slot.get() {
+            let base = map.as_mut_ptr() as usize;
+            for buffer in buffers {
+                if buffer.is_empty() || buffer.is_detached().unwrap_or(true) {
+                    continue;
+                }
+                let at = (buffer.as_ptr() as usize).wrapping_sub(base);
+                if at >= self.len {
+                    return Err(error::own(
+                        "ERR_MMAP_INTERNAL",
+                        "close() was given an ArrayBuffer of another mapping",
+                    ));
+                }
                 buffer
                     .detach()
                     .map_err(|e| error::own("ERR_MMAP_INTERNAL", format!("detach failed: {e}")))?;
-            } else if !buffer.is_detached().unwrap_or(false) {
-                return Err(error::own(
-                    "ERR_MMAP_INTERNAL",
-                    "close() was given an ArrayBuffer of another mapping",
-                ));
+                self.slot.detached(at);
             }
+        }
+        let left = self.slot.attached().len();
+        if left > 0 {
+            return Err(error::own(
+                "ERR_MMAP_INTERNAL",
+                format!("{left} buffer(s) over the mapping are still attached; not unmapping"),
+            ));
         }
         self.slot.release();
         self.closed.set(true);

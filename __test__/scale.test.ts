@@ -1,0 +1,137 @@
+// Streaming with chunks(), and arrays past what one typed array can hold.
+import { constants } from 'node:buffer'
+import { truncateSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+
+import { describe, expect, it } from 'vitest'
+
+import { MmapArray, MmapError } from '../dist/index.mjs'
+import { expectCleanExit, runChild, tempDir, thrown } from './helpers'
+
+const dir = tempDir()
+const LONG = process.env.MEMMAP_LONG === '1'
+function sparse(name: string, bytes: number): string {
+  const p = join(dir, name)
+  writeFileSync(p, '')
+  truncateSync(p, bytes)
+  return p
+}
+
+describe('chunks()', () => {
+  it('walks every row in order with zero-copy views', () => {
+    using a = MmapArray.create(join(dir, 'c.bin'), { shape: [10, 3], dtype: 'int32' })
+    for (let i = 0; i < 30; i++) a.array[i] = i
+    const seen: number[] = []
+    for (const { start, end, data } of a.chunks(4)) {
+      expect(data.length).toBe((end - start) * 3)
+      seen.push(start, end)
+      data[0] = -data[0] - 1 // writes land in the mapping
+    }
+    expect(seen).toEqual([0, 4, 4, 8, 8, 10])
+    expect([a.get(0, 0), a.get(4, 0), a.get(8, 0), a.get(9, 0)]).toEqual([-1, -13, -25, 27])
+  })
+
+  it('defaults to about 16 MiB per chunk; rows must be a positive integer', () => {
+    using a = MmapArray.create(join(dir, 'd.bin'), { shape: [5 * 2 ** 20] }) // 40 MiB
+    const sizes = [...a.chunks()].map((c) => c.end - c.start)
+    expect(sizes).toEqual([2 ** 21, 2 ** 21, 2 ** 20])
+    for (const bad of [0, -1, 1.5, '2'])
+      expect(thrown(() => a.chunks(bad as never).next()).code).toBe('ERR_MMAP_INVALID_ARG')
+  })
+
+  it('an array closed inside the loop ends it with ERR_MMAP_CLOSED, never a crash', () => {
+    const a = MmapArray.create(join(dir, 'e.bin'), { shape: [100] })
+    const it = a.chunks(10)
+    const first = it.next().value!
+    a.close()
+    expect(first.data.length).toBe(0)
+    expect(thrown(() => it.next())).toMatchObject({ code: 'ERR_MMAP_CLOSED' })
+  })
+
+  it('a pass over a file keeps resident memory bounded (pages behind are released)', () => {
+    const gib = LONG ? 16 : 1
+    const p = sparse('stream.bin', gib * 2 ** 30)
+    const r = runChild(`
+      const a = m.MmapArray.open(${JSON.stringify(p)}, { dtype: 'float64', mode: 'r' })
+      let s = 0, n = 0
+      for (const { data } of a.chunks()) { for (let i = 0; i < data.length; i += 512) s += data[i]; n++ }
+      a.close()
+      console.log(JSON.stringify({ s, n, maxRssMiB: process.resourceUsage().maxRSS / 1024 }))
+    `)
+    expectCleanExit(r)
+    const out = JSON.parse(r.stdout)
+    expect(out.s).toBe(0)
+    expect(out.n).toBe(gib * 64)
+    expect(out.maxRssMiB).toBeLessThan(400) // not the file's size: one chunk or so at a time
+  })
+})
+
+describe('arrays past one typed array', () => {
+  // 2^32 + 8 float32 elements (16 GiB, sparse): past V8's 2^32-element typed-array cap and,
+  // on Node 20, past the 4 GiB ArrayBuffer cap.
+  const N = 2 ** 32 + 8
+  const p = sparse('huge.f32', N * 4)
+
+  it('opens; .array names the alternatives; get/set reach every element, across windows', () => {
+    using a = MmapArray.open(p, { dtype: 'float32' })
+    expect(a.shape).toEqual([N])
+    const e = thrown(() => a.array)
+    expect(e).toBeInstanceOf(MmapError)
+    expect(e).toMatchObject({ code: 'ERR_MMAP_INVALID_ARG', path: p })
+    expect(e.message).toContain('chunks()')
+    const step = 2 ** 29 / 4 // elements per half window
+    for (const i of [0, step - 1, step, step + 1, 2 * step, N - 2 ** 31, N - 2, -1]) {
+      a.set(i, i === -1 ? 0.5 : 3)
+      expect(a.get(i), String(i)).toBe(i === -1 ? 0.5 : 3)
+    }
+    expect(a.get(N - 1)).toBe(0.5)
+  })
+
+  it('slices up to half a window, anywhere, zero-copy; larger views are a clear error', () => {
+    using a = MmapArray.open(p, { dtype: 'float32' })
+    const step = 2 ** 29 / 4
+    const s = a.slice(step - 2, step + 2) // straddles a window boundary
+    expect(s.length).toBe(4)
+    s[1] = 7
+    expect(a.get(step - 1)).toBe(7)
+    expect(a.slice(-3).length).toBe(3)
+    expect(a.slice(5, 5 + step).length).toBe(step)
+    expect(thrown(() => a.slice(0, step + 1)).code).toBe('ERR_MMAP_INVALID_ARG')
+  })
+
+  it('chunks() walks it in views of at most half a window', () => {
+    using a = MmapArray.open(p, { dtype: 'float32', mode: 'r' })
+    let n = 0
+    let last = 0
+    for (const { start, end, data } of a.chunks(2 ** 30)) {
+      expect(start).toBe(last)
+      expect(data.length).toBeLessThanOrEqual(2 ** 29 / 4)
+      last = end
+      n++
+    }
+    expect(last).toBe(N)
+    expect(n).toBe(Math.ceil(N / (2 ** 29 / 4)))
+  })
+
+  it('close() detaches every window view', () => {
+    const a = MmapArray.open(p, { dtype: 'float32' })
+    const v1 = a.slice(0, 10)
+    const v2 = a.slice(N - 10)
+    a.close()
+    expect([v1.length, v2.length]).toEqual([0, 0])
+    expect(thrown(() => a.get(0)).code).toBe('ERR_MMAP_CLOSED')
+  })
+
+  it.runIf(LONG)('reduces 16 GiB natively (MEMMAP_LONG=1)', () => {
+    using a = MmapArray.open(p, { dtype: 'float32', mode: 'r' })
+    expect(a.sum()).toBe(0)
+    expect(a.max()).toBe(0)
+  })
+
+  it('a file past one ArrayBuffer still opens for arrays, and mmapFile explains the window', () => {
+    const big = sparse('big.u8', constants.MAX_LENGTH + 4096)
+    using a = MmapArray.open(big, { dtype: 'uint8' })
+    a.set(-1, 9)
+    expect(a.get(a.size - 1)).toBe(9)
+  })
+})
