@@ -150,6 +150,12 @@ export class MappedArray implements Disposable {
   /** One element: one index per dimension, negative indices count from the end. */
   get(...index: number[]): number | bigint {
     this.#live()
+    const a0 = this.#array
+    // The common case without the general index walk: a 1-D array, an in-range index.
+    if (index.length === 1 && this.ndim === 1 && a0 !== undefined) {
+      const i = index[0]
+      if (i >= 0 && i < a0.length && Number.isInteger(i)) return a0[i]
+    }
     const flat = this.#flatIndex(index, index.length)
     const a = this.#array
     if (a !== undefined) return a[flat]
@@ -164,9 +170,17 @@ export class MappedArray implements Disposable {
     this.#writable()
     const n = indexThenValue.length - 1
     if (n < 0) throw invalidArg('set() needs the indices and then a value', this.path || undefined)
+    const a = this.#array
+    if (n === 1 && this.ndim === 1 && a !== undefined && typeof indexThenValue[1] === 'number' && !this.#dtype.bigint) {
+      const i = indexThenValue[0] as number
+      if (i >= 0 && i < a.length && Number.isInteger(i)) {
+        ;(a as Float64Array)[i] =
+          this.#dtype.name === 'bool' ? (toElement(indexThenValue[1], this.#dtype) as number) : indexThenValue[1]
+        return
+      }
+    }
     const flat = this.#flatIndex(indexThenValue as number[], n)
     const value = toElement(indexThenValue[n], this.#dtype, this.path || undefined) as never
-    const a = this.#array
     if (a !== undefined) {
       a[flat] = value
       return

@@ -33,6 +33,11 @@ export class MmapCache implements Disposable {
   readonly maxSize: number
   /** Map iteration order is insertion order: the first entry is the least recently used. */
   readonly #entries = new Map<string, { arr: MmapArray; realPath: string }>()
+  /**
+   * Real paths of the paths asked for, so that a hit costs no system call. A symlink re-pointed
+   * while the cache holds a view of it keeps resolving to the old target until that entry goes.
+   */
+  readonly #real = new Map<string, string>()
 
   constructor(opts?: CacheOptions) {
     const o = options(opts, 'MmapCache')
@@ -49,7 +54,7 @@ export class MmapCache implements Disposable {
 
   /** The cached array for this view of `path`, opened (and cached) on a miss. */
   getOrCreate(path: PathLike, opts?: CacheEntryOptions): MmapArray {
-    const { key, realPath } = keyOf(path, opts)
+    const { key, realPath } = keyOf(path, opts, this.#real)
     const hit = this.#entries.get(key)
     if (hit !== undefined) {
       this.#entries.delete(key)
@@ -66,6 +71,7 @@ export class MmapCache implements Disposable {
       this.#entries.delete(oldest)
       entry.arr.close()
     }
+    if (this.#real.size > 4 * this.maxSize) this.#forgetUnused()
     return arr
   }
 
@@ -109,26 +115,35 @@ export class MmapCache implements Disposable {
   clear(): void {
     const all = [...this.#entries.values()]
     this.#entries.clear()
+    this.#real.clear()
     for (const e of all) e.arr.close()
   }
 
   [Symbol.dispose](): void {
     this.clear()
   }
+
+  #forgetUnused(): void {
+    const live = new Set([...this.#entries.values()].map((e) => e.realPath))
+    for (const [p, real] of this.#real) if (!live.has(real)) this.#real.delete(p)
+  }
 }
 
-function keyOf(path: PathLike, opts: CacheEntryOptions | undefined): Key {
+function keyOf(path: PathLike, opts: CacheEntryOptions | undefined, memo?: Map<string, string>): Key {
   const p = toPath(path)
   const o = options(opts, 'MmapCache')
   const dtype = toDType(o.dtype ?? 'float64', p)
   const shape = o.shape === undefined ? '*' : toShape(o.shape, dtype, p).join(',')
   const mode = oneOf('mode', o.mode ?? 'r', MODES, p)
   const offset = size('offset', o.offset ?? 0, p)
-  let realPath: string
-  try {
-    realPath = realpathSync(p)
-  } catch (err) {
-    throw fromFs(err)
+  let realPath = memo?.get(p)
+  if (realPath === undefined) {
+    try {
+      realPath = realpathSync(p)
+    } catch (err) {
+      throw fromFs(err)
+    }
+    memo?.set(p, realPath)
   }
   return { key: JSON.stringify([realPath, dtype.name, shape, mode, offset]), realPath }
 }

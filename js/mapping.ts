@@ -33,6 +33,8 @@ export class Mapping {
   readonly #native: NativeMap
   readonly #whole: ArrayBuffer | undefined
   readonly #windows = new Map<number, ArrayBuffer>()
+  /** Mirrors the native state so the hot paths (get/set) check it without a native call. */
+  #closed = false
 
   private constructor(nativeMap: NativeMap, path: string) {
     this.#native = nativeMap
@@ -92,7 +94,7 @@ export class Mapping {
   }
 
   get closed(): boolean {
-    return this.#native.closed
+    return this.#closed
   }
 
   flush(): void {
@@ -126,6 +128,7 @@ export class Mapping {
     const buffers = [...this.#windows.values()]
     if (this.#whole !== undefined) buffers.push(this.#whole)
     native(() => this.#native.close(buffers))
+    this.#closed = true
     this.#windows.clear()
   }
 }

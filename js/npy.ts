@@ -19,7 +19,7 @@ export interface OpenNpyOptions {
   mode?: Mode
 }
 
-/** Writes `data` as a numpy `.npy` file (format 1.0, or 2.0 for huge headers; C order, little-endian). */
+/** Writes `data` as a numpy `.npy` file, header byte for byte as `np.save` writes it (format 1.0, C order, little-endian). */
 export function saveNpy(path: PathLike, data: TypedArray | MappedArray, opts?: SaveNpyOptions): void {
   const p = toPath(path)
   const o = options(opts, 'saveNpy')

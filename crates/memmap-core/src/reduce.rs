@@ -195,35 +195,59 @@ pub fn std<T: Element>(data: &[T]) -> f64 {
     (m2 / n).sqrt()
 }
 
-/// The smallest or largest element; `None` when empty. A NaN anywhere is the answer, as in numpy.
-fn extreme<T: Element>(data: &[T], max: bool) -> Option<T> {
-    let pick = move |a: T, b: T| -> T {
-        if T::FLOAT {
-            #[allow(clippy::eq_op)] // NaN is the only value not equal to itself
-            if a != a {
-                return a;
+/// The smallest (`MAX = false`) or largest element of one chunk. Eight independent lanes so the
+/// compiler vectorises the compare-and-select; NaN is tracked per lane the same way and, if any
+/// is seen, a scalar pass returns it (numpy propagates NaN).
+#[allow(clippy::eq_op)] // `x != x` is how a generic float says "is NaN"
+fn extreme_chunk<T: Element, const MAX: bool>(a: &[T]) -> Option<T> {
+    let first = *a.first()?;
+    let mut m = [first; 8];
+    let mut nan = [false; 8];
+    let body = a.chunks_exact(8);
+    let rest = body.remainder();
+    for c in body {
+        for k in 0..8 {
+            let x = c[k];
+            if T::FLOAT {
+                nan[k] |= x != x;
             }
-            #[allow(clippy::eq_op)]
-            if b != b {
-                return b;
-            }
+            let better = if MAX { x > m[k] } else { x < m[k] };
+            m[k] = if better { x } else { m[k] };
         }
-        if (max && b > a) || (!max && b < a) {
+    }
+    if T::FLOAT && (nan.contains(&true) || rest.iter().any(|&x| x != x) || first != first) {
+        return a.iter().copied().find(|&x| x != x);
+    }
+    let mut best = m[0];
+    for &x in m[1..].iter().chain(rest) {
+        if (MAX && x > best) || (!MAX && x < best) {
+            best = x;
+        }
+    }
+    Some(best)
+}
+
+/// Combines chunk results; a NaN from any chunk wins.
+#[allow(clippy::eq_op)]
+fn extreme<T: Element, const MAX: bool>(data: &[T]) -> Option<T> {
+    let parts = per_chunk(data, extreme_chunk::<T, MAX>);
+    parts.into_iter().flatten().reduce(|a, b| {
+        if T::FLOAT && a != a {
+            a
+        } else if (T::FLOAT && b != b) || (MAX && b > a) || (!MAX && b < a) {
             b
         } else {
             a
         }
-    };
-    let parts = per_chunk(data, |c| c.iter().copied().reduce(pick));
-    parts.into_iter().flatten().reduce(pick)
+    })
 }
 
 pub fn min<T: Element>(data: &[T]) -> Option<T> {
-    extreme(data, false)
+    extreme::<T, false>(data)
 }
 
 pub fn max<T: Element>(data: &[T]) -> Option<T> {
-    extreme(data, true)
+    extreme::<T, true>(data)
 }
 
 #[cfg(test)]
@@ -317,6 +341,12 @@ mod tests {
         a[1_999_999] = f64::NAN;
         assert!(max(&a).unwrap().is_nan());
         assert!(min(&a).unwrap().is_nan());
+        for at in [0usize, 3, 16, 19] {
+            let mut b: Vec<f32> = (0..20).map(|i| i as f32).collect();
+            b[at] = f32::NAN;
+            assert!(min(&b).unwrap().is_nan(), "NaN at {at}");
+            assert!(max(&b).unwrap().is_nan(), "NaN at {at}");
+        }
         assert_eq!(min::<i32>(&[]), None);
         assert_eq!(max(&[3u64, u64::MAX, 0]), Some(u64::MAX));
         assert_eq!(min(&[-5i16, 7, -6]), Some(-6));
