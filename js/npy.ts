@@ -60,8 +60,8 @@ export function openNpy(path: PathLike, opts?: OpenNpyOptions): MmapArray {
   return MmapArray.open(p, { dtype: dtype.name, shape: header.shape, offset: header.dataOffset, mode })
 }
 
-/** The first bytes of the file: enough for any header numpy itself would read. */
-function readHead(path: string): Uint8Array {
+/** The first bytes of the file: enough for any header numpy itself would read. @internal */
+export function readHead(path: string): Uint8Array {
   let fd: number
   try {
     // Non-blocking, so a FIFO at the path cannot hang the open; the mapping rejects it after.
