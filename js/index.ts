@@ -6,6 +6,7 @@ export {
   type ArrayChunk,
   type ArrayData,
   type ArrayInfo,
+  type NestedArray,
   type CreateOptions,
   type FromArrayOptions,
   type OpenOptions,
