@@ -85,6 +85,31 @@ const scenarios: Scenario[] = []
 const row = (name: string, expected: unknown, body: string, watchdog = false, nodeArgs: string[] = []) =>
   scenarios.push({ name, body, expected, watchdog, nodeArgs })
 
+/**
+ * One scenario making each call of `exprs` in turn, each expected to come out as `expected`. The
+ * outcome is keyed by the call, so a failure names the call that differs; `extra` adds checks
+ * (an expression and its expected value) made after the calls.
+ */
+const calls = (
+  name: string,
+  expected: unknown,
+  setup: string,
+  exprs: string[],
+  extra: Record<string, [string, unknown]> = {},
+) => {
+  const want: Record<string, unknown> = {}
+  const lines: string[] = []
+  for (const e of exprs) {
+    want[e] = expected
+    lines.push(`${JSON.stringify(e)}: code(() => ${e}),`)
+  }
+  for (const [key, [expr, value]] of Object.entries(extra)) {
+    want[key] = value
+    lines.push(`${JSON.stringify(key)}: ${expr},`)
+  }
+  row(name, want, `${setup}\nreturn {\n${lines.join('\n')}\n}`)
+}
+
 const INVALID = 'ERR_MMAP_INVALID_ARG'
 const CLOSED = 'ERR_MMAP_CLOSED'
 const READONLY = 'ERR_MMAP_READONLY'
@@ -385,50 +410,65 @@ row(
 // ---------------------------------------------------------------------------------------------
 // Bad arguments: ERR_MMAP_INVALID_ARG, and nothing created on disk
 
-const badCreate: [string, string][] = [
-  ['shape a string', `{ shape: '3' }`],
-  ['shape a bigint', `{ shape: 3n }`],
-  ['shape a symbol', `{ shape: Symbol('s') }`],
-  ['shape [NaN]', `{ shape: [NaN] }`],
-  ['shape [-1]', `{ shape: [-1] }`],
-  ['shape [1.5]', `{ shape: [1.5] }`],
-  ['shape [3n]', `{ shape: [3n] }`],
-  ['shape [new Number(3)]', `{ shape: [new Number(3)] }`],
-  ['shape [2**53]', `{ shape: [2 ** 53] }`],
-  ['shape [2**40, 2**40] (overflows)', `{ shape: [2 ** 40, 2 ** 40] }`],
-  ['shape [2**50] of float64 (2**53 bytes)', `{ shape: [2 ** 50] }`],
-  ['no shape', `{}`],
-  ["dtype 'complex128'", `{ shape: 3, dtype: 'complex128' }`],
-  ["dtype '>f8' (big-endian)", `{ shape: 3, dtype: '>f8' }`],
-  ['dtype an object', `{ shape: 3, dtype: {} }`],
-  ['dtype a symbol', `{ shape: 3, dtype: Symbol('f8') }`],
-  ['dtype Array', `{ shape: 3, dtype: Array }`],
-  ['fill a symbol', `{ shape: 3, fill: Symbol('x') }`],
-  ["overwrite 'yes'", `{ shape: 3, overwrite: 'yes' }`],
-  ['options a string', `'r+'`],
-]
-for (const [what, opts] of badCreate) {
-  row(
-    `MmapArray.create with ${what}: ERR_MMAP_INVALID_ARG, no file`,
-    [INVALID, false],
-    `const p = dir + '/new.f8'; return [code(() => m.MmapArray.create(p, ${opts})), fs.existsSync(p)]`,
-  )
-}
+const create = (opts: string) => `m.MmapArray.create(dir + '/new.f8', ${opts})`
+calls(
+  'MmapArray.create with a bad shape: ERR_MMAP_INVALID_ARG, no file',
+  INVALID,
+  '',
+  [
+    `{ shape: '3' }`,
+    `{ shape: 3n }`,
+    `{ shape: Symbol('s') }`,
+    `{ shape: [NaN] }`,
+    `{ shape: [-1] }`,
+    `{ shape: [1.5] }`,
+    `{ shape: [3n] }`,
+    `{ shape: [new Number(3)] }`,
+    `{ shape: [2 ** 53] }`,
+    `{ shape: [2 ** 40, 2 ** 40] }`,
+    `{ shape: [2 ** 50] }`,
+    `{}`,
+  ].map(create),
+  { 'files left': ['fs.readdirSync(dir)', []] },
+)
+calls(
+  'MmapArray.create with a bad dtype: ERR_MMAP_INVALID_ARG, no file',
+  INVALID,
+  '',
+  [
+    `{ shape: 3, dtype: 'complex128' }`,
+    `{ shape: 3, dtype: '>f8' }`,
+    `{ shape: 3, dtype: {} }`,
+    `{ shape: 3, dtype: Symbol('f8') }`,
+    `{ shape: 3, dtype: Array }`,
+    `{ shape: 3, dtype: 8 }`,
+  ].map(create),
+  { 'files left': ['fs.readdirSync(dir)', []] },
+)
+calls(
+  'MmapArray.create with a bad fill, overwrite or options: ERR_MMAP_INVALID_ARG, no file',
+  INVALID,
+  '',
+  [`{ shape: 3, fill: Symbol('x') }`, `{ shape: 3, fill: 'x' }`, `{ shape: 3, overwrite: 'yes' }`, `'r+'`].map(create),
+  { 'files left': ['fs.readdirSync(dir)', []] },
+)
 
-const badPaths: [string, string][] = [
-  ["''", `''`],
-  ['an object', `{}`],
-  ['a symbol', `Symbol('p')`],
-  ['a bigint', `42n`],
-  ['a number', `42`],
-  ['a string with a NUL byte', `dir + '/a\\0b'`],
-  ['an http: URL', `new URL('http://example.com/a.f8')`],
-  ['a file: URL with a host', `new URL('file://remotehost/tmp/a.f8')`],
-  ['a file: URL with %00', `new URL('file://' + dir + '/a%00b')`],
-]
-for (const [what, path] of badPaths) {
-  row(`MmapArray.open with path ${what}: ERR_MMAP_INVALID_ARG`, INVALID, `return code(() => m.MmapArray.open(${path}))`)
-}
+calls(
+  'MmapArray.open with a bad path (wrong type, NUL byte, URL that is not a local file): ERR_MMAP_INVALID_ARG',
+  INVALID,
+  '',
+  [
+    `{}`,
+    `Symbol('p')`,
+    `42n`,
+    `42`,
+    `dir + '/a\\0b'`,
+    `new URL('http://example.com/a.f8')`,
+    `new URL('file://remotehost/tmp/a.f8')`,
+    `new URL('file://' + dir + '/a%00b')`,
+  ].map((path) => `m.MmapArray.open(${path})`),
+)
+
 row(
   'every path-taking function rejects an empty path with ERR_MMAP_INVALID_ARG',
   Array.from({ length: 9 }, () => INVALID),
@@ -446,28 +486,26 @@ row(
   ]`,
 )
 
-const badOpen: [string, string][] = [
-  ["mode 'w'", `{ mode: 'w' }`],
-  ['mode a symbol', `{ mode: Symbol('r') }`],
-  ['mode an object', `{ mode: {} }`],
-  ["offset '8'", `{ offset: '8' }`],
-  ['offset 8n', `{ offset: 8n }`],
-  ['offset NaN', `{ offset: NaN }`],
-  ['offset -8', `{ offset: -8 }`],
-  ['offset 2**53', `{ offset: 2 ** 53 }`],
-  ['shape [2**53]', `{ shape: [2 ** 53] }`],
-  ['shape [2**40, 2**40]', `{ shape: [2 ** 40, 2 ** 40] }`],
-  ["shape ['4']", `{ shape: ['4'] }`],
-  ["dtype 'float16'", `{ dtype: 'float16' }`],
-  ['options a number', `8`],
-]
-for (const [what, opts] of badOpen) {
-  row(
-    `MmapArray.open with ${what}: ERR_MMAP_INVALID_ARG`,
-    INVALID,
-    `return code(() => m.MmapArray.open(f64('a.f8', [1, 2, 3, 4]), ${opts}))`,
-  )
-}
+calls(
+  'MmapArray.open with a bad mode, offset, shape, dtype or options: ERR_MMAP_INVALID_ARG',
+  INVALID,
+  `const p = f64('a.f8', [1, 2, 3, 4])`,
+  [
+    `{ mode: 'w' }`,
+    `{ mode: Symbol('r') }`,
+    `{ mode: {} }`,
+    `{ offset: '8' }`,
+    `{ offset: 8n }`,
+    `{ offset: NaN }`,
+    `{ offset: -8 }`,
+    `{ offset: 2 ** 53 }`,
+    `{ shape: [2 ** 53] }`,
+    `{ shape: [2 ** 40, 2 ** 40] }`,
+    `{ shape: ['4'] }`,
+    `{ dtype: 'float16' }`,
+    `8`,
+  ].map((opts) => `m.MmapArray.open(p, ${opts})`),
+)
 
 for (const call of [
   `m.MmapArray.create(dir + '/s.f8', { shape: new Array(2 ** 32 - 1) })`,
@@ -515,46 +553,58 @@ row(
   ]`,
 )
 
-const badMembers: [string, string][] = [
-  ["get('0')", `a.get('0')`],
-  ['get(NaN)', `a.get(NaN)`],
-  ['get(1.5)', `a.get(1.5)`],
-  ['get(0n)', `a.get(0n)`],
-  ['get(Symbol())', `a.get(Symbol('i'))`],
-  ['get(4) out of bounds', `a.get(4)`],
-  ['get(-5) out of bounds', `a.get(-5)`],
-  ['get(2**60)', `a.get(2 ** 60)`],
-  ['get(0, 0) on a 1-D array', `a.get(0, 0)`],
-  ['get() with no index', `a.get()`],
-  ["set(0, '1')", `a.set(0, '1')`],
-  ['set(Symbol(), 1)', `a.set(Symbol('i'), 1)`],
-  ['set({}, 1)', `a.set({}, 1)`],
-  ['set(0, Symbol())', `a.set(0, Symbol('v'))`],
-  ['set(0, an object with valueOf)', `a.set(0, { valueOf: () => 1 })`],
-  ['set() with no arguments', `a.set()`],
-  ['set(4, 1) out of bounds', `a.set(4, 1)`],
-  ["set('0', 1)", `a.set('0', 1)`],
-  ["slice('1')", `a.slice('1')`],
-  ['slice(0.5)', `a.slice(0.5)`],
-  ['slice(NaN)', `a.slice(NaN)`],
-  ['slice(0, 1n)', `a.slice(0, 1n)`],
-  ['chunks(0)', `a.chunks(0).next()`],
-  ['chunks(-1)', `a.chunks(-1).next()`],
-  ['chunks(1.5)', `a.chunks(1.5).next()`],
-  ["chunks('2')", `a.chunks('2').next()`],
-  ['chunks(2**53)', `a.chunks(2 ** 53).next()`],
-  ["advise('often')", `a.advise('often')`],
-  ['advise(Symbol())', `a.advise(Symbol('a'))`],
-  ['advise(1)', `a.advise(1)`],
-  ["fill('x')", `a.fill('x')`],
-  ['fill(Symbol())', `a.fill(Symbol('x'))`],
-  ['fill({})', `a.fill({})`],
+const UNCHANGED = { 'the file after': ['f64s(p)', [1, 2, 3, 4]] } as Record<string, [string, unknown]>
+const members: [string, string[]][] = [
+  [
+    'get',
+    [
+      `a.get('0')`,
+      `a.get(NaN)`,
+      `a.get(1.5)`,
+      `a.get(0n)`,
+      `a.get(Symbol('i'))`,
+      `a.get({})`,
+      `a.get(4)`,
+      `a.get(-5)`,
+      `a.get(2 ** 60)`,
+      `a.get(0, 0)`,
+      `a.get()`,
+    ],
+  ],
+  [
+    'set',
+    [
+      `a.set(0, '1')`,
+      `a.set(0, Symbol('v'))`,
+      `a.set(0, { valueOf: () => 1 })`,
+      `a.set('0', 1)`,
+      `a.set(Symbol('i'), 1)`,
+      `a.set({}, 1)`,
+      `a.set(4, 1)`,
+      `a.set()`,
+    ],
+  ],
+  ['slice', [`a.slice('1')`, `a.slice(0.5)`, `a.slice(NaN)`, `a.slice(0, 1n)`, `a.slice(Symbol('s'))`]],
+  [
+    'chunks',
+    [
+      `a.chunks(0).next()`,
+      `a.chunks(-1).next()`,
+      `a.chunks(1.5).next()`,
+      `a.chunks('2').next()`,
+      `a.chunks(2 ** 53).next()`,
+    ],
+  ],
+  ['advise', [`a.advise('often')`, `a.advise(Symbol('a'))`, `a.advise(1)`]],
+  ['fill', [`a.fill('x')`, `a.fill(Symbol('x'))`, `a.fill({})`]],
 ]
-for (const [what, expr] of badMembers) {
-  row(
-    `MmapArray ${what}: ERR_MMAP_INVALID_ARG, the file unchanged`,
-    [INVALID, [1, 2, 3, 4]],
-    `${ARRAY}; return [code(() => ${expr}), f64s(p)]`,
+for (const [member, exprs] of members) {
+  calls(
+    `MmapArray ${member}() with bad arguments: ERR_MMAP_INVALID_ARG, the file unchanged`,
+    INVALID,
+    ARRAY,
+    exprs,
+    UNCHANGED,
   )
 }
 
@@ -586,13 +636,12 @@ row(
   ]`,
 )
 
-for (const maxSize of ['0', '-1', '1.5', 'NaN', 'Infinity', "'10'", '10n']) {
-  row(
-    `new MmapCache({ maxSize: ${maxSize} }): ERR_MMAP_INVALID_ARG`,
-    INVALID,
-    `return code(() => new m.MmapCache({ maxSize: ${maxSize} }))`,
-  )
-}
+calls(
+  'new MmapCache with a bad maxSize (0, -1, 1.5, NaN, Infinity, a string, a bigint): ERR_MMAP_INVALID_ARG',
+  INVALID,
+  '',
+  ['0', '-1', '1.5', 'NaN', 'Infinity', "'10'", '10n'].map((n) => `new m.MmapCache({ maxSize: ${n} })`),
+)
 
 row(
   'MmapCache bad options and lookups: ERR_MMAP_INVALID_ARG',
@@ -609,30 +658,29 @@ row(
   ]`,
 )
 
-for (const [dtype, length] of [
-  ["'float64'", '-1'],
-  ["'float64'", '1.5'],
-  ["'float64'", 'NaN'],
-  ["'float64'", 'Infinity'],
-  ["'float64'", "'4'"],
-  ["'float64'", '4n'],
-  ["'float64'", '2 ** 53'],
-  ["'float64'", '2 ** 50'],
-  ["'complex64'", '4'],
-  ["Symbol('f8')", '4'],
-]) {
-  row(
-    `createSharedBuffer(${dtype}, ${length}): ERR_MMAP_INVALID_ARG`,
-    INVALID,
-    `return code(() => m.createSharedBuffer(${dtype}, ${length}))`,
-  )
-}
+calls(
+  'createSharedBuffer with a bad length or dtype: ERR_MMAP_INVALID_ARG',
+  INVALID,
+  '',
+  [
+    `'float64', -1`,
+    `'float64', 1.5`,
+    `'float64', NaN`,
+    `'float64', Infinity`,
+    `'float64', '4'`,
+    `'float64', 4n`,
+    `'float64', 2 ** 53`,
+    `'float64', 2 ** 50`,
+    `'float64'`,
+    `'complex64', 4`,
+    `Symbol('f8'), 4`,
+  ].map((args) => `m.createSharedBuffer(${args})`),
+)
 
 row(
   'SharedMemoryArray.create bad options: ERR_MMAP_INVALID_ARG, nothing left in the shared memory directory',
   [INVALID, INVALID, INVALID, INVALID, INVALID, INVALID, INVALID, []],
-  `const before = new Set(fs.readdirSync(m.SHARED_MEMORY_DIR))
-  const out = [
+  `const out = [
     code(() => m.SharedMemoryArray.create({ shape: 4, name: '../escape' })),
     code(() => m.SharedMemoryArray.create({ shape: 4, name: 'a/b' })),
     code(() => m.SharedMemoryArray.create({ shape: 4, name: '' })),
@@ -645,27 +693,30 @@ row(
   return [...out, [...mine, ...['../escape', 'a', 'x'].filter((n) => fs.existsSync(m.SHARED_MEMORY_DIR + '/' + n))]]`,
 )
 
-const badData: [string, string][] = [
-  ['a plain array', `[1, 2, 3]`],
-  ['a string', `'abc'`],
-  ['null', `null`],
-  ['an array-like object', `{ length: 2, 0: 1, 1: 2 }`],
-  ['a DataView', `new DataView(new ArrayBuffer(8))`],
-  ['an ArrayBuffer', `new ArrayBuffer(8)`],
-  [
-    'a detached typed array (a view of a closed array)',
-    `(() => { const b = m.createSharedBuffer('f8', 4); const v = b.array; b.close(); return v })()`,
-  ],
+const notTypedArrays = [
+  `[1, 2, 3]`,
+  `'abc'`,
+  `null`,
+  `{ length: 2, 0: 1, 1: 2 }`,
+  `new DataView(new ArrayBuffer(8))`,
+  `new ArrayBuffer(8)`,
 ]
 for (const fn of ['saveBinary', 'saveNpy']) {
-  for (const [what, data] of badData) {
-    row(
-      `${fn} with ${what}: ERR_MMAP_INVALID_ARG, no file`,
-      [INVALID, false],
-      `const p = dir + '/out.bin'; return [code(() => m.${fn}(p, ${data})), fs.existsSync(p)]`,
-    )
-  }
+  calls(
+    `${fn} with data that is not a typed array or an MmapArray: ERR_MMAP_INVALID_ARG, no file`,
+    INVALID,
+    '',
+    notTypedArrays.map((data) => `m.${fn}(dir + '/out.bin', ${data})`),
+    { 'files left': ['fs.readdirSync(dir)', []] },
+  )
 }
+calls(
+  'saveBinary/saveNpy with a detached typed array (a view of a closed array): ERR_MMAP_INVALID_ARG, no file',
+  INVALID,
+  `const b = m.createSharedBuffer('f8', 4); const v = b.array; b.close()`,
+  [`m.saveBinary(dir + '/out.bin', v)`, `m.saveNpy(dir + '/out.npy', v)`],
+  { 'files left': ['fs.readdirSync(dir)', []] },
+)
 
 row(
   'saveNpy/saveBinary bad options: ERR_MMAP_INVALID_ARG, no file',
@@ -864,6 +915,29 @@ row(
     code(() => m.mmapFile(p, { length: 1 })),
     code(() => m.MmapArray.open(p, { shape: [0, 5] })),
   ]`,
+)
+
+row(
+  'an offset exactly at the end of a non-empty file: an empty map; one past it is ERR_MMAP_SIZE_MISMATCH',
+  [[0], 0, 0, [0], MISMATCH, MISMATCH],
+  `const p = f64('a.f8', [1, 2, 3, 4])
+  return [
+    out(() => m.MmapArray.open(p, { offset: 32 }).shape),
+    out(() => m.MmapArray.open(p, { offset: 32, mode: 'c' }).sum()),
+    out(() => m.mmapFile(p, { offset: 32 }).length),
+    out(() => m.MmapArray.open(p, { offset: 32, shape: [0], mode: 'r' }).shape),
+    code(() => m.MmapArray.open(p, { offset: 40, shape: [0] })),
+    code(() => m.mmapFile(p, { offset: 33 })),
+  ]`,
+)
+
+row(
+  'a 0-d array (shape []): get() and set() work, slice() and chunks() are ERR_MMAP_INVALID_ARG',
+  [1, 2.5, 1, INVALID, INVALID, INVALID, 2.5],
+  `const a = m.MmapArray.create(dir + '/z.f8', { shape: [] })
+  a.set(2.5)
+  const codes = [code(() => a.slice()), code(() => a.chunks().next()), code(() => a.get(0))]
+  return [a.size, a.get(), a.length, ...codes, a.sum()]`,
 )
 
 // ---------------------------------------------------------------------------------------------

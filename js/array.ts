@@ -91,6 +91,10 @@ export class MappedArray implements Disposable {
    */
   readonly #step: number
   readonly #views: TypedArray[] = []
+  /** The flat view where get(i) may skip the general path: 1-D arrays that fit one typed array. */
+  readonly #get1d: TypedArray | undefined
+  /** The same for set(i, v): also writable, and storing a JS number as is (not bool, not 64-bit). */
+  readonly #set1d: Float64Array | undefined
 
   /** @internal */
   constructor(init: ArrayInit) {
@@ -112,6 +116,11 @@ export class MappedArray implements Disposable {
     }
     this.#strides = strides
     this.#array = wholeView(dtype, map, this.size)
+    this.#get1d = shape.length === 1 ? this.#array : undefined
+    this.#set1d =
+      this.#get1d !== undefined && map.mode !== 'r' && !dtype.bigint && dtype.name !== 'bool'
+        ? (this.#get1d as Float64Array)
+        : undefined
     const rowBytes = (shape.length === 0 ? 1 : strides[0]) * dtype.itemsize
     const unit = rowBytes > 0 && rowBytes <= HALF_WINDOW ? rowBytes : dtype.itemsize
     this.#step = Math.floor(HALF_WINDOW / unit) * unit
@@ -148,14 +157,20 @@ export class MappedArray implements Disposable {
   }
 
   /** One element: one index per dimension, negative indices count from the end. */
-  get(...index: number[]): number | bigint {
-    this.#live()
-    const a0 = this.#array
-    // The common case without the general index walk: a 1-D array, an in-range index.
-    if (index.length === 1 && this.ndim === 1 && a0 !== undefined) {
-      const i = index[0]
-      if (i >= 0 && i < a0.length && Number.isInteger(i)) return a0[i]
+  get(...index: number[]): number | bigint
+  get(): number | bigint {
+    // Hot path, no allocation and no call out: a 1-D array and one in-range index. After close()
+    // the view is detached (length 0), so a closed array always takes the checked path below.
+    const a = this.#get1d
+    if (a !== undefined && arguments.length === 1) {
+      const i = arguments[0]
+      if (typeof i === 'number' && i >>> 0 === i && i < a.length) return a[i]
     }
+    return this.#getChecked(Array.prototype.slice.call(arguments) as number[])
+  }
+
+  #getChecked(index: number[]): number | bigint {
+    this.#live()
     const flat = this.#flatIndex(index, index.length)
     const a = this.#array
     if (a !== undefined) return a[flat]
@@ -165,22 +180,29 @@ export class MappedArray implements Disposable {
   }
 
   /** `set(i, j, value)`: the indices, then the value. */
-  set(...indexThenValue: (number | bigint | boolean)[]): void {
+  set(...indexThenValue: (number | bigint | boolean)[]): void
+  set(): void {
+    // Hot path as in get(): writable 1-D number arrays (not bool, not 64-bit), a number value.
+    const a = this.#set1d
+    if (a !== undefined && arguments.length === 2) {
+      const i = arguments[0]
+      const v = arguments[1]
+      if (typeof i === 'number' && i >>> 0 === i && i < a.length && typeof v === 'number') {
+        a[i] = v
+        return
+      }
+    }
+    this.#setChecked(Array.prototype.slice.call(arguments) as (number | bigint | boolean)[])
+  }
+
+  #setChecked(indexThenValue: (number | bigint | boolean)[]): void {
     this.#live()
     this.#writable()
     const n = indexThenValue.length - 1
     if (n < 0) throw invalidArg('set() needs the indices and then a value', this.path || undefined)
-    const a = this.#array
-    if (n === 1 && this.ndim === 1 && a !== undefined && typeof indexThenValue[1] === 'number' && !this.#dtype.bigint) {
-      const i = indexThenValue[0] as number
-      if (i >= 0 && i < a.length && Number.isInteger(i)) {
-        ;(a as Float64Array)[i] =
-          this.#dtype.name === 'bool' ? (toElement(indexThenValue[1], this.#dtype) as number) : indexThenValue[1]
-        return
-      }
-    }
     const flat = this.#flatIndex(indexThenValue as number[], n)
     const value = toElement(indexThenValue[n], this.#dtype, this.path || undefined) as never
+    const a = this.#array
     if (a !== undefined) {
       a[flat] = value
       return
@@ -397,11 +419,11 @@ export class MmapArray extends MappedArray {
   static create(path: PathLike, opts: CreateOptions): MmapArray {
     const p = toPath(path)
     const o = options(opts, 'MmapArray.create')
-    if (o.shape === undefined) throw invalidArg('MmapArray.create needs a shape', p)
+    if (o.shape == null) throw invalidArg('MmapArray.create needs a shape', p)
     const dtype = toDType(o.dtype ?? 'float64', p)
     const shape = toShape(o.shape, dtype, p)
     const overwrite = flag('overwrite', o.overwrite, p)
-    const fillValue = o.fill === undefined ? undefined : toElement(o.fill, dtype, p)
+    const fillValue = o.fill == null ? undefined : toElement(o.fill, dtype, p)
     const arr = arrayFromInit({ map: Mapping.create(p, product(shape) * dtype.itemsize, overwrite), dtype, shape })
     if (fillValue !== undefined && fillValue !== 0 && fillValue !== 0n) arr.fill(fillValue)
     return arr
@@ -420,8 +442,8 @@ export class MmapArray extends MappedArray {
     const p = toPath(path)
     const o = options(opts, 'MmapArray.fromArray')
     const src = flatten(data, p)
-    const dtype = o.dtype === undefined ? src.dtype : toDType(o.dtype, p)
-    const shape = o.shape === undefined ? src.shape : toShape(o.shape, dtype, p)
+    const dtype = o.dtype == null ? src.dtype : toDType(o.dtype, p)
+    const shape = o.shape == null ? src.shape : toShape(o.shape, dtype, p)
     if (product(shape) !== src.values.length) {
       throw invalidArg(
         `shape [${shape.join(', ')}] holds ${product(shape)} elements, the data has ${src.values.length}`,
@@ -429,6 +451,8 @@ export class MmapArray extends MappedArray {
       )
     }
     const overwrite = flag('overwrite', o.overwrite, p)
+    // Every value is checked before the file exists, so bad data never leaves a file behind.
+    if (!ArrayBuffer.isView(src.values)) for (let i = 0; i < src.values.length; i++) toElement(src.values[i], dtype, p)
     const arr = arrayFromInit({ map: Mapping.create(p, product(shape) * dtype.itemsize, overwrite), dtype, shape })
     try {
       copyInto(arr.array, src.values, dtype, p)
@@ -455,7 +479,7 @@ export function openInit(path: PathLike, opts: OpenOptions | undefined): ArrayIn
       p,
     )
   }
-  if (o.shape !== undefined) {
+  if (o.shape != null) {
     const shape = toShape(o.shape, dtype, p)
     return { map: Mapping.open(p, mode, offset, product(shape) * dtype.itemsize), dtype, shape }
   }
@@ -494,10 +518,19 @@ export function product(shape: readonly number[]): number {
 }
 
 /** @internal */
+/** numpy's limit on dimensions (NPY_MAXDIMS in numpy 2). */
+const MAX_DIMS = 64
+
+/** @internal */
 export function toShape(shape: unknown, dtype: DTypeInfo, path?: string): number[] {
-  const dims = typeof shape === 'number' ? [shape] : Array.isArray(shape) ? [...(shape as unknown[])] : undefined
-  if (dims === undefined)
+  if (typeof shape !== 'number' && !Array.isArray(shape)) {
     throw invalidArg(`shape must be a number or an array of numbers, got ${describe(shape)}`, path)
+  }
+  // Checked before anything is copied: a sparse `new Array(2 ** 32 - 1)` must not be walked.
+  if (Array.isArray(shape) && shape.length > MAX_DIMS) {
+    throw invalidArg(`shape has ${shape.length} dimensions, at most ${MAX_DIMS} are supported (as in numpy)`, path)
+  }
+  const dims: unknown[] = typeof shape === 'number' ? [shape] : Array.from(shape as unknown[])
   let bytes = dtype.itemsize
   for (const d of dims) {
     if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) {
@@ -512,7 +545,7 @@ export function toShape(shape: unknown, dtype: DTypeInfo, path?: string): number
 }
 
 function flag(name: string, value: unknown, path: string): boolean {
-  if (value === undefined) return false
+  if (value == null) return false
   if (typeof value !== 'boolean') throw invalidArg(`${name} must be a boolean, got ${describe(value)}`, path)
   return value
 }

@@ -19,7 +19,13 @@ export function bytesOf(data: unknown, path: string): Uint8Array {
     return new Uint8Array(a.buffer, a.byteOffset, a.byteLength)
   }
   if (ArrayBuffer.isView(data) && !(data instanceof DataView)) {
-    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+    try {
+      return new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+    } catch (err) {
+      // V8 refuses views of a detached buffer: the view came from an array that was closed.
+      if (err instanceof TypeError) throw invalidArg('data is a view of a closed (detached) buffer', path)
+      throw err
+    }
   }
   throw invalidArg(`data must be a typed array or an MmapArray, got ${describe(data)}`, path)
 }

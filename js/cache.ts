@@ -1,4 +1,5 @@
 import { realpathSync } from 'node:fs'
+import { isAbsolute } from 'node:path'
 
 import { MmapArray, toShape, type Shape } from './array.js'
 import { toDType, type DTypeLike } from './dtype.js'
@@ -38,6 +39,11 @@ export class MmapCache implements Disposable {
    * while the cache holds a view of it keeps resolving to the old target until that entry goes.
    */
   readonly #real = new Map<string, string>()
+  /**
+   * Hits by the arguments as given (path string and the options' values), so a hit skips the
+   * validation and key building a miss needs. Entries are dropped with the entry they point to.
+   */
+  readonly #fast = new Map<string, string>()
 
   constructor(opts?: CacheOptions) {
     const o = options(opts, 'MmapCache')
@@ -54,7 +60,18 @@ export class MmapCache implements Disposable {
 
   /** The cached array for this view of `path`, opened (and cached) on a miss. */
   getOrCreate(path: PathLike, opts?: CacheEntryOptions): MmapArray {
+    const quick = quickKey(path, opts)
+    if (quick !== undefined) {
+      const key = this.#fast.get(quick)
+      const hit = key === undefined ? undefined : this.#entries.get(key)
+      if (hit !== undefined && !hit.arr.closed) {
+        this.#entries.delete(key as string)
+        this.#entries.set(key as string, hit)
+        return hit.arr
+      }
+    }
     const { key, realPath } = keyOf(path, opts, this.#real)
+    if (quick !== undefined) this.#fast.set(quick, key)
     const hit = this.#entries.get(key)
     if (hit !== undefined) {
       this.#entries.delete(key)
@@ -71,7 +88,7 @@ export class MmapCache implements Disposable {
       this.#entries.delete(oldest)
       entry.arr.close()
     }
-    if (this.#real.size > 4 * this.maxSize) this.#forgetUnused()
+    if (this.#real.size > 4 * this.maxSize || this.#fast.size > 4 * this.maxSize) this.#forgetUnused()
     return arr
   }
 
@@ -116,6 +133,7 @@ export class MmapCache implements Disposable {
     const all = [...this.#entries.values()]
     this.#entries.clear()
     this.#real.clear()
+    this.#fast.clear()
     for (const e of all) e.arr.close()
   }
 
@@ -126,7 +144,18 @@ export class MmapCache implements Disposable {
   #forgetUnused(): void {
     const live = new Set([...this.#entries.values()].map((e) => e.realPath))
     for (const [p, real] of this.#real) if (!live.has(real)) this.#real.delete(p)
+    for (const [q, key] of this.#fast) if (!this.#entries.has(key)) this.#fast.delete(q)
   }
+}
+
+/** The arguments as one string, when they are plain enough to serve as a lookup key. */
+function quickKey(path: PathLike, opts: CacheEntryOptions | undefined): string | undefined {
+  // Absolute paths only: a relative one means another file after a chdir.
+  if (typeof path !== 'string' || !isAbsolute(path)) return undefined
+  if (opts === undefined) return path
+  const { shape, dtype, mode, offset } = opts
+  if (typeof dtype === 'function') return undefined
+  return `${path}\0${String(dtype)}\0${Array.isArray(shape) ? shape.join(',') : String(shape)}\0${String(mode)}\0${String(offset)}`
 }
 
 function keyOf(path: PathLike, opts: CacheEntryOptions | undefined, memo?: Map<string, string>): Key {

@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs'
+import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs'
 
 import { MappedArray, MmapArray, product, toShape, type Shape } from './array.js'
 import { bytesOf, writeNewFile } from './binary.js'
@@ -50,6 +50,13 @@ export function openNpy(path: PathLike, opts?: OpenNpyOptions): MmapArray {
       p,
     )
   }
+  if (!Number.isSafeInteger(header.shape.reduce((n, d) => n * d, dtype.itemsize))) {
+    throw mmapError(
+      'ERR_MMAP_FORMAT',
+      `.npy header declares more data than can be addressed (shape (${header.shape.join(', ')}) of ${dtype.name})`,
+      p,
+    )
+  }
   if (header.dataOffset % dtype.itemsize !== 0) {
     throw mmapError(
       'ERR_MMAP_FORMAT',
@@ -62,6 +69,16 @@ export function openNpy(path: PathLike, opts?: OpenNpyOptions): MmapArray {
 
 /** The first bytes of the file: enough for any header numpy itself would read. @internal */
 export function readHead(path: string): Uint8Array {
+  // Type first, by path: open(2) itself fails on a socket (ENXIO) and would block on a FIFO.
+  let stat
+  try {
+    stat = statSync(path)
+  } catch (err) {
+    throw fromFs(err)
+  }
+  if (!stat.isFile() && !stat.isDirectory()) {
+    throw invalidArg('expected a regular file (not a device, FIFO or socket)', path)
+  }
   let fd: number
   try {
     // Non-blocking, so a FIFO at the path cannot hang the open; the mapping rejects it after.

@@ -8,18 +8,29 @@ export type PathLike = string | URL
 
 /** @internal */
 export function toPath(path: unknown): string {
-  if (path instanceof URL) return fileURLToPath(path)
-  if (typeof path !== 'string' || path.length === 0 || path.includes('\0')) {
-    throw invalidArg(`path must be a non-empty string or a file: URL, got ${describe(path)}`)
+  let p = path
+  if (path instanceof URL) {
+    if (path.protocol !== 'file:') throw invalidArg(`path must be a file: URL, got a ${path.protocol} URL`)
+    try {
+      p = fileURLToPath(path)
+    } catch (err) {
+      throw invalidArg(`path ${path.href} is not a local file URL: ${(err as Error).message}`)
+    }
   }
-  return resolve(path)
+  if (typeof p !== 'string' || p.length === 0 || p.includes('\0')) {
+    throw invalidArg(`path must be a non-empty string or a file: URL without NUL bytes, got ${describe(path)}`)
+  }
+  return resolve(p)
 }
 
-/** @internal */
+/** The options object, with `null` values dropped: `null` means "not given". @internal */
 export function options<T extends object>(value: T | undefined, what: string): Partial<T> {
   if (value === undefined || value === null) return {}
   if (typeof value !== 'object' || Array.isArray(value)) {
     throw invalidArg(`${what} options must be an object, got ${describe(value)}`)
+  }
+  for (const k in value) {
+    if (value[k] === null) return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null)) as Partial<T>
   }
   return value
 }
@@ -45,7 +56,10 @@ export function describe(value: unknown): string {
   if (typeof value === 'string') return `'${value}'`
   if (typeof value === 'bigint') return `${value}n`
   if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`
-  if (Array.isArray(value)) return `[${value.map(describe).join(', ')}]`
+  if (Array.isArray(value)) {
+    const head = value.slice(0, 8).map(describe).join(', ')
+    return value.length > 8 ? `[${head}, ... ${value.length} items]` : `[${head}]`
+  }
   if (value !== null && typeof value === 'object') return value.constructor?.name ?? 'object'
   return String(value)
 }

@@ -445,6 +445,11 @@ fn map_file(file: &File, opts: &mut MmapOptions, mode: Mode, path: &Path) -> Res
 }
 
 fn open_regular(path: &Path, write: bool) -> Result<File> {
+    // The type first, by path: open(2) fails on a socket (ENXIO) before fstat could say why.
+    // The check after opening is the one that counts (the path may change in between).
+    if let Ok(meta) = fs::metadata(path) {
+        check_type(&meta, path)?;
+    }
     let mut oo = fs::OpenOptions::new();
     oo.read(true).write(write);
     #[cfg(unix)]
@@ -460,6 +465,11 @@ fn open_regular(path: &Path, write: bool) -> Result<File> {
     let meta = file
         .metadata()
         .map_err(|e| Error::io(e, "fstat", Some(path)))?;
+    check_type(&meta, path)?;
+    Ok(file)
+}
+
+fn check_type(meta: &fs::Metadata, path: &Path) -> Result<()> {
     if meta.is_dir() {
         return Err(Error::io(
             io::Error::from(io::ErrorKind::IsADirectory),
@@ -473,7 +483,7 @@ fn open_regular(path: &Path, write: bool) -> Result<File> {
             Some(path),
         ));
     }
-    Ok(file)
+    Ok(())
 }
 
 fn create_new(path: &Path, len: u64, options: &CreateOptions) -> Result<File> {

@@ -251,6 +251,12 @@ fn devices_and_fifos_are_refused_without_blocking() {
         .open(&fifo)
         .unwrap_err();
     assert_eq!(err.code(), "ERR_MMAP_INVALID_ARG");
+    let sock = d.path().join("sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    for mode in [Mode::ReadOnly, Mode::ReadWrite] {
+        let err = OpenOptions::new().mode(mode).open(&sock).unwrap_err();
+        assert_eq!(err.code(), "ERR_MMAP_INVALID_ARG", "a socket is not ENXIO");
+    }
 }
 
 #[test]
