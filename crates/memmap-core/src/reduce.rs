@@ -26,10 +26,10 @@ pub trait Element: bytemuck::Pod + Send + Sync + PartialOrd {
     fn to_i128(self) -> i128;
 }
 
-macro_rules! int_element {
-    ($($t:ty),*) => {$(
+macro_rules! element {
+    ($float:literal: $($t:ty),*) => {$(
         impl Element for $t {
-            const FLOAT: bool = false;
+            const FLOAT: bool = $float;
             #[inline(always)]
             fn to_f64(self) -> f64 { self as f64 }
             #[inline(always)]
@@ -37,20 +37,8 @@ macro_rules! int_element {
         }
     )*};
 }
-int_element!(i8, u8, i16, u16, i32, u32, i64, u64);
-
-macro_rules! float_element {
-    ($($t:ty),*) => {$(
-        impl Element for $t {
-            const FLOAT: bool = true;
-            #[inline(always)]
-            fn to_f64(self) -> f64 { self as f64 }
-            #[inline(always)]
-            fn to_i128(self) -> i128 { self as i128 }
-        }
-    )*};
-}
-float_element!(f32, f64);
+element!(false: i8, u8, i16, u16, i32, u32, i64, u64);
+element!(true: f32, f64);
 
 /// A sum: exact for integers, pairwise for floats.
 #[derive(Debug, Clone, Copy, PartialEq)]
