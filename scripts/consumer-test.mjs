@@ -49,6 +49,15 @@ try {
     }
   })
 
+  check('@arethetypeswrong: one set of types resolves for require, import, node10 and bundlers', () => {
+    sh(process.execPath, [
+      join(root, 'node_modules', '@arethetypeswrong', 'cli', 'dist', 'index.js'),
+      mainTgz,
+      '--format',
+      'ascii',
+    ])
+  })
+
   // 2. Dependencies that are not ours come from npm's cache, so the install itself is offline.
   sh(npm, ['cache', 'add', `typescript@${TS}`, '@types/node@20', 'cli-progress@3.12.0'])
   mkdirSync(app)
