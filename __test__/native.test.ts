@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest'
 
 import { MmapError, mmapFile } from '../dist/index.mjs'
 import { Mapping } from '../dist/mapping.js'
-import { DIST, expectCleanExit, mappingsOf, runChild, tempDir, thrown } from './helpers'
+import { DIST, droppedMappings, expectCleanExit, mappingsOf, runChild, tempDir, thrown } from './helpers'
 
 const dir = tempDir()
 let n = 0
@@ -180,19 +180,7 @@ describe("mode 'r'", () => {
 
 describe('finalizer', () => {
   it('a mapping dropped without close() is unmapped after GC', () => {
-    const p = file(1 << 16)
-    const r = runChild(
-      `
-      const count = () => fs.readFileSync('/proc/self/maps', 'utf8').split('\\n').filter((l) => l.endsWith(' ' + ${JSON.stringify(p)})).length
-      ;(() => { for (let i = 0; i < 50; i++) m.mmapFile(${JSON.stringify(p)}).bytes[0] })()
-      const held = count()
-      for (let i = 0; i < 10 && count() > 0; i++) { globalThis.gc(); await new Promise((r) => setImmediate(r)) }
-      console.log(JSON.stringify({ held, after: count() }))
-    `,
-      { nodeArgs: ['--expose-gc'] },
-    )
-    expectCleanExit(r)
-    const { held, after } = JSON.parse(r.stdout)
+    const { held, after } = droppedMappings(file(1 << 16), 'm.mmapFile(path).bytes[0]', 50)
     expect(held).toBeGreaterThan(0)
     expect(after).toBe(0)
   })

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
 
 import { SharedMemoryArray } from '../dist/index.mjs'
-import { expectCleanExit, runChild, tempDir } from './helpers'
+import { droppedMappings, expectCleanExit, runChild, tempDir } from './helpers'
 
 const LONG = process.env.MEMMAP_LONG === '1'
 const ENTRY = JSON.stringify(resolve(__dirname, '../dist/index.mjs'))
@@ -111,18 +111,7 @@ describe('leaks', () => {
   it('arrays dropped without close() are unmapped after GC', () => {
     const p = join(dir, 'dropped.bin')
     writeFileSync(p, new Uint8Array(8192))
-    const r = runChild(
-      `
-      const count = () => fs.readFileSync('/proc/self/maps', 'utf8').split('\\n').filter((l) => l.endsWith(' ' + ${JSON.stringify(p)})).length
-      ;(() => { for (let i = 0; i < 1000; i++) m.MmapArray.open(${JSON.stringify(p)}, { mode: 'r' }).get(0) })()
-      const held = count()
-      for (let i = 0; i < 20 && count() > 0; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 5)) }
-      console.log(JSON.stringify({ held, after: count() }))
-    `,
-      { nodeArgs: ['--expose-gc'] },
-    )
-    expectCleanExit(r)
-    const { held, after } = JSON.parse(r.stdout)
+    const { held, after } = droppedMappings(p, "m.MmapArray.open(path, { mode: 'r' }).get(0)", 1000)
     expect(held).toBeGreaterThan(0)
     expect(after).toBe(0)
   })
