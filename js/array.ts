@@ -157,16 +157,19 @@ export class MappedArray implements Disposable {
   }
 
   /** One element: one index per dimension, negative indices count from the end. */
-  get(...index: number[]): number | bigint
-  get(): number | bigint {
-    // Hot path, no allocation and no call out: a 1-D array and one in-range index. After close()
-    // the view is detached (length 0), so a closed array always takes the checked path below.
+  get(...index: number[]): number | bigint {
+    // Hot path, no call out: a 1-D array and one in-range integer index (a typed array reads
+    // undefined for anything else: negative, fractional, out of range). After close() the view is
+    // detached and reads undefined too, so a closed array always takes the checked path.
     const a = this.#get1d
-    if (a !== undefined && arguments.length === 1) {
-      const i = arguments[0]
-      if (typeof i === 'number' && i >>> 0 === i && i < a.length) return a[i]
+    if (a !== undefined && index.length === 1) {
+      const i = index[0]
+      if (typeof i === 'number') {
+        const v = a[i]
+        if (v !== undefined) return v
+      }
     }
-    return this.#getChecked(Array.prototype.slice.call(arguments) as number[])
+    return this.#getChecked(index)
   }
 
   #getChecked(index: number[]): number | bigint {
