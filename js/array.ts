@@ -334,11 +334,6 @@ export class MappedArray implements Disposable {
     this.close()
   }
 
-  /** @internal the mapping, for shared memory. */
-  static mappingOf(arr: MappedArray): Mapping {
-    return arr.#map
-  }
-
   #live(): void {
     if (this.#map.closed) throw mmapError('ERR_MMAP_CLOSED', 'the array is closed', this.path || undefined)
   }

@@ -34,7 +34,6 @@ export declare class NativeMap {
   get closed(): boolean
   /** msync: durable when it returns. */
   flush(): void
-  flushRange(offset: number, length: number): void
   /**
    * msync on the thread pool. The task holds the mapping: a `close()` issued meanwhile
    * detaches the buffer at once, and the memory is unmapped when the flush is done, so a

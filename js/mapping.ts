@@ -101,10 +101,6 @@ export class Mapping {
     native(() => this.#native.flush())
   }
 
-  flushRange(offset: number, length: number): void {
-    native(() => this.#native.flushRange(offset, length))
-  }
-
   async flushAsync(): Promise<void> {
     const pending = native(() => this.#native.flushAsync())
     try {

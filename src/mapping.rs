@@ -198,13 +198,6 @@ impl NativeMap {
         self.live()?.flush().napi()
     }
 
-    #[napi]
-    pub fn flush_range(&self, offset: f64, length: f64) -> Result<()> {
-        let offset = args::usize_of("offset", offset).napi()?;
-        let length = args::usize_of("length", length).napi()?;
-        self.live()?.flush_range(offset, length).napi()
-    }
-
     /// msync on the thread pool. The task holds the mapping: a `close()` issued meanwhile
     /// detaches the buffer at once, and the memory is unmapped when the flush is done, so a
     /// flush that was asked for always happens.
