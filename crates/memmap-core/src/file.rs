@@ -2,6 +2,7 @@ use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
+use std::sync::Arc;
 
 use bytemuck::{Pod, PodCastError};
 use memmap2::{MmapOptions, MmapRaw};
@@ -101,9 +102,47 @@ impl CreateOptions {
 #[derive(Debug)]
 pub struct MmapFile {
     /// `None` for a zero-length window: the OS cannot map zero bytes.
-    map: Option<MmapRaw>,
+    map: Option<Map>,
     mode: Mode,
     path: Option<PathBuf>,
+    /// The mapped file and where the mapping starts in it, for [`window`](Self::window).
+    file: Option<(Arc<File>, u64)>,
+}
+
+/// The memory behind an [`MmapFile`]: a memmap2 map, or a view of a named Windows region.
+#[derive(Debug)]
+enum Map {
+    Raw(MmapRaw),
+    #[cfg(windows)]
+    Region(crate::platform::windows::View),
+}
+
+impl Map {
+    fn as_mut_ptr(&self) -> *mut u8 {
+        match self {
+            Map::Raw(m) => m.as_mut_ptr(),
+            #[cfg(windows)]
+            Map::Region(v) => v.as_mut_ptr(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Map::Raw(m) => m.len(),
+            #[cfg(windows)]
+            Map::Region(v) => v.len(),
+        }
+    }
+
+    fn flush(&self, offset: usize, len: usize, wait: bool) -> io::Result<()> {
+        match self {
+            Map::Raw(m) if wait => m.flush_range(offset, len),
+            Map::Raw(m) => m.flush_async_range(offset, len),
+            // Pagefile-backed: nothing to write to a file, FlushViewOfFile only validates.
+            #[cfg(windows)]
+            Map::Region(v) => v.flush_range(offset, len),
+        }
+    }
 }
 
 impl MmapFile {
@@ -150,6 +189,7 @@ impl MmapFile {
             map,
             mode: options.mode,
             path: Some(path.to_path_buf()),
+            file: Some((Arc::new(file), offset)),
         })
     }
 
@@ -178,6 +218,7 @@ impl MmapFile {
             map,
             mode: Mode::ReadWrite,
             path: Some(path.to_path_buf()),
+            file: Some((Arc::new(file), 0)),
         })
     }
 
@@ -190,6 +231,7 @@ impl MmapFile {
                 map: None,
                 mode: Mode::ReadWrite,
                 path: None,
+                file: None,
             });
         }
         let file = crate::anon::shared_memory_file(len)?;
@@ -199,14 +241,100 @@ impl MmapFile {
             .map_raw(&file)
             .map_err(|e| Error::io(e, "mmap", None))?;
         Ok(MmapFile {
-            map: Some(map),
+            map: Some(Map::Raw(map)),
             mode: Mode::ReadWrite,
             path: None,
+            file: None,
+        })
+    }
+
+    /// Another mapping of `len` bytes at `offset` within this one, of the same file and mode:
+    /// unmapping it releases its pages, which is how a pass over a file larger than memory stays
+    /// bounded where advice cannot drop pages (Windows). Anonymous memory has no file to map
+    /// again (`ERR_MMAP_INVALID_ARG`).
+    pub fn window(&self, offset: usize, len: usize) -> Result<MmapFile> {
+        self.check_range(offset, len)?;
+        let Some((file, start)) = &self.file else {
+            return Err(Error::invalid_arg(
+                "anonymous memory has no file to map a window of",
+                None,
+            ));
+        };
+        let path = self.path.as_deref().unwrap_or(Path::new(""));
+        let map = if len == 0 {
+            None
+        } else {
+            let mut opts = MmapOptions::new();
+            opts.offset(start + offset as u64).len(len);
+            Some(map_file(file, &mut opts, self.mode, path)?)
+        };
+        Ok(MmapFile {
+            map,
+            mode: self.mode,
+            path: self.path.clone(),
+            file: Some((Arc::clone(file), start + offset as u64)),
+        })
+    }
+
+    /// Creates the named shared-memory region `name` (Windows: a pagefile-backed file mapping,
+    /// what Python's `shared_memory` uses there) and maps it read-write. The returned
+    /// [`Region`](crate::Region) keeps the name reachable after the map is dropped; drop it to
+    /// let the region go once no process maps it. An existing name is `EEXIST`.
+    #[cfg(windows)]
+    pub fn create_region(name: &str, len: u64) -> Result<(crate::Region, MmapFile)> {
+        use crate::platform::windows::Section;
+        let path = Path::new(name);
+        let ulen = to_usize(len, Some(path))?;
+        let section = Section::create(name, len)
+            .map_err(|e| Error::io(e, "CreateFileMapping", Some(path)))?;
+        let map = Self::map_region(&section, ulen, path)?;
+        Ok((crate::Region(section), map))
+    }
+
+    /// Maps the named region `name` read-write: `len` bytes of it, or all of it.
+    #[cfg(windows)]
+    pub fn open_region(name: &str, len: Option<u64>) -> Result<MmapFile> {
+        use crate::platform::windows::Section;
+        let path = Path::new(name);
+        let section =
+            Section::open(name).map_err(|e| Error::io(e, "OpenFileMapping", Some(path)))?;
+        let size = section
+            .len()
+            .map_err(|e| Error::io(e, "MapViewOfFile", Some(path)))?;
+        let len = len.unwrap_or(size);
+        if len > size {
+            return Err(Error::size_mismatch(
+                format!("expected at least {len} bytes, the region has {size}"),
+                Some(path),
+            ));
+        }
+        Self::map_region(&section, to_usize(len, Some(path))?, path)
+    }
+
+    #[cfg(windows)]
+    fn map_region(
+        section: &crate::platform::windows::Section,
+        len: usize,
+        path: &Path,
+    ) -> Result<MmapFile> {
+        let map = if len == 0 {
+            None
+        } else {
+            let view = section
+                .map(len)
+                .map_err(|e| Error::io(e, "MapViewOfFile", Some(path)))?;
+            Some(Map::Region(view))
+        };
+        Ok(MmapFile {
+            map,
+            mode: Mode::ReadWrite,
+            path: Some(path.to_path_buf()),
+            file: None,
         })
     }
 
     pub fn len(&self) -> usize {
-        self.map.as_ref().map_or(0, MmapRaw::len)
+        self.map.as_ref().map_or(0, Map::len)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -247,7 +375,7 @@ impl MmapFile {
         };
         // SAFETY: the mapping is `len` readable bytes for as long as `self` lives, and the
         // returned borrow cannot outlive `self`. Writes through the API need `&mut self`.
-        let bytes = unsafe { std::slice::from_raw_parts(map.as_ptr(), map.len()) };
+        let bytes = unsafe { std::slice::from_raw_parts(map.as_mut_ptr(), map.len()) };
         bytemuck::try_cast_slice(bytes).map_err(|e| self.cast_error::<T>(e))
     }
 
@@ -276,21 +404,18 @@ impl MmapFile {
     /// Writes dirty pages to the file and waits for the disk (`msync(MS_SYNC)`).
     /// A `ReadOnly` map refuses; a `CopyOnWrite` map has nothing to write and succeeds.
     pub fn flush(&self) -> Result<()> {
-        self.flush_with(|m| m.flush())
+        self.flush_with(0, self.len(), true)
     }
 
     /// Starts writing dirty pages back without waiting (`msync(MS_ASYNC)`).
     pub fn flush_async(&self) -> Result<()> {
-        self.flush_with(|m| m.flush_async())
+        self.flush_with(0, self.len(), false)
     }
 
     /// [`flush`](Self::flush) for the bytes `offset..offset + len` of the mapping.
     pub fn flush_range(&self, offset: usize, len: usize) -> Result<()> {
         self.check_range(offset, len)?;
-        if len == 0 {
-            return self.flush_with(|_| Ok(()));
-        }
-        self.flush_with(|m| m.flush_range(offset, len))
+        self.flush_with(offset, len, true)
     }
 
     /// The error [`flush`](Self::flush) would give for the mode alone: `ReadOnly` maps refuse.
@@ -305,14 +430,13 @@ impl MmapFile {
         Ok(())
     }
 
-    fn flush_with(&self, f: impl FnOnce(&MmapRaw) -> io::Result<()>) -> Result<()> {
+    fn flush_with(&self, offset: usize, len: usize, wait: bool) -> Result<()> {
         self.check_flushable()?;
-        match self.mode {
-            Mode::ReadOnly | Mode::CopyOnWrite => Ok(()),
-            Mode::ReadWrite => match &self.map {
-                Some(m) => f(m).map_err(|e| Error::io(e, "msync", self.path())),
-                None => Ok(()),
-            },
+        match (self.mode, &self.map) {
+            (Mode::ReadWrite, Some(m)) if len > 0 => m
+                .flush(offset, len, wait)
+                .map_err(|e| Error::io(e, "msync", self.path())),
+            _ => Ok(()),
         }
     }
 
@@ -365,14 +489,9 @@ pub fn create_shared_buffer<T: Pod>(count: usize) -> Result<MmapFile> {
 }
 
 #[cfg(unix)]
-fn advise_map(
-    map: &MmapRaw,
-    mode: Mode,
-    advice: Advice,
-    offset: usize,
-    len: usize,
-) -> io::Result<()> {
+fn advise_map(map: &Map, mode: Mode, advice: Advice, offset: usize, len: usize) -> io::Result<()> {
     use memmap2::{Advice as A, UncheckedAdvice};
+    let Map::Raw(map) = map;
     let safe = match advice {
         Advice::Normal => A::Normal,
         Advice::Sequential => A::Sequential,
@@ -391,9 +510,11 @@ fn advise_map(
     map.advise_range(safe, offset, len)
 }
 
-#[cfg(not(unix))]
-fn advise_map(_: &MmapRaw, _: Mode, _: Advice, _: usize, _: usize) -> io::Result<()> {
-    Ok(())
+#[cfg(windows)]
+fn advise_map(map: &Map, mode: Mode, advice: Advice, offset: usize, len: usize) -> io::Result<()> {
+    // SAFETY: `offset..offset + len` was checked against the mapping by the caller.
+    let ptr = unsafe { map.as_mut_ptr().add(offset) };
+    crate::platform::windows::advise(ptr, len, mode, advice)
 }
 
 fn cast_error<T>(e: PodCastError, len: usize, path: Option<&Path>) -> Error {
@@ -428,7 +549,7 @@ fn to_usize(len: u64, path: Option<&Path>) -> Result<usize> {
         })
 }
 
-fn map_file(file: &File, opts: &mut MmapOptions, mode: Mode, path: &Path) -> Result<MmapRaw> {
+fn map_file(file: &File, opts: &mut MmapOptions, mode: Mode, path: &Path) -> Result<Map> {
     let map = match mode {
         Mode::ReadWrite => opts.map_raw(file),
         Mode::ReadOnly | Mode::CopyOnWrite => {
@@ -441,7 +562,26 @@ fn map_file(file: &File, opts: &mut MmapOptions, mode: Mode, path: &Path) -> Res
             unsafe { opts.map_copy(file) }.map(MmapRaw::from)
         }
     };
-    map.map_err(|e| Error::io(e, "mmap", Some(path)))
+    map.map(Map::Raw)
+        .map_err(|e| private_map_error(e, mode, path))
+}
+
+/// Windows charges a private (copy-on-write) view against the commit limit for its whole size,
+/// so a large `'r'` or `'c'` map can fail where Linux maps it without reserving anything.
+fn private_map_error(e: io::Error, mode: Mode, path: &Path) -> Error {
+    if cfg!(windows) && mode != Mode::ReadWrite && e.raw_os_error() == Some(8) {
+        // ERROR_NOT_ENOUGH_MEMORY
+        let io = io::Error::new(
+            io::ErrorKind::OutOfMemory,
+            format!(
+                "not enough memory: Windows charges a '{}' map against the commit limit \
+                 (RAM + page file) for its whole size; map it 'r+', or a smaller window with offset and length",
+                mode.as_str()
+            ),
+        );
+        return Error::io(io, "mmap", Some(path));
+    }
+    Error::io(e, "mmap", Some(path))
 }
 
 fn open_regular(path: &Path, write: bool) -> Result<File> {
@@ -487,6 +627,8 @@ fn check_type(meta: &fs::Metadata, path: &Path) -> Result<()> {
 }
 
 fn create_new(path: &Path, len: u64, options: &CreateOptions) -> Result<File> {
+    #[cfg(not(unix))]
+    let _ = options;
     let mut oo = fs::OpenOptions::new();
     // create_new is O_CREAT | O_EXCL: it fails on any existing entry, a symlink included,
     // so it never follows a link planted at the path.
@@ -539,8 +681,21 @@ fn create_replacing(path: &Path, len: u64, options: &CreateOptions) -> Result<Fi
     tmp.as_file()
         .set_len(len)
         .map_err(|e| Error::io(e, "ftruncate", Some(path)))?;
-    tmp.persist(path)
-        .map_err(|e| Error::io(e.error, "rename", Some(path)))
+    tmp.persist(path).map_err(|e| replace_error(e.error, path))
+}
+
+/// Windows refuses to replace a file that any process still maps (a mapped file cannot be
+/// renamed over or deleted); say so instead of a bare "access denied".
+fn replace_error(e: io::Error, path: &Path) -> Error {
+    if cfg!(windows) && e.kind() == io::ErrorKind::PermissionDenied && path.exists() {
+        let busy = io::Error::new(
+            io::ErrorKind::ResourceBusy,
+            "Windows refuses to replace a file that a process still maps (or holds open); \
+             close every map of it, in this process and others, then overwrite",
+        );
+        return Error::io(busy, "rename", Some(path));
+    }
+    Error::io(e, "rename", Some(path))
 }
 
 #[cfg(test)]

@@ -22,9 +22,19 @@ mod anon;
 mod error;
 mod file;
 mod mode;
+mod platform;
 pub mod reduce;
 
 pub use advice::Advice;
 pub use error::{Error, Result};
 pub use file::{create_shared_buffer, CreateOptions, MmapFile, OpenOptions};
 pub use mode::Mode;
+
+/// Keeps a named shared-memory region (Windows) reachable by name while it is held, even with
+/// no map of it open; dropping it lets the region go once no process maps it.
+#[cfg(windows)]
+#[derive(Debug)]
+pub struct Region(
+    // Never read: holding the handle is the point.
+    #[allow(dead_code)] platform::windows::Section,
+);

@@ -80,6 +80,7 @@ fn create_never_follows_a_planted_symlink() {
         .is_symlink());
 }
 
+#[cfg(not(windows))]
 #[test]
 fn overwrite_replaces_without_disturbing_an_existing_mapping() {
     let d = dir();
@@ -93,6 +94,79 @@ fn overwrite_replaces_without_disturbing_an_existing_mapping() {
     assert_eq!(old.as_slice::<f64>().unwrap(), &[1.0, 2.0, 3.0, 4.0]);
     let leftovers: Vec<_> = fs::read_dir(d.path()).unwrap().collect();
     assert_eq!(leftovers.len(), 1, "no temporary file left behind");
+}
+
+/// Windows cannot rename over a mapped file: the error says so and nothing changes.
+#[cfg(windows)]
+#[test]
+fn overwrite_of_a_mapped_file_is_a_clear_error_on_windows() {
+    let d = dir();
+    let p = d.path().join("a.bin");
+    write_f64(&p, &[1.0, 2.0, 3.0, 4.0]);
+    let old = OpenOptions::new().mode(Mode::ReadOnly).open(&p).unwrap();
+    let err = CreateOptions::new()
+        .overwrite(true)
+        .create(&p, 8)
+        .unwrap_err();
+    assert_eq!(err.code(), "EBUSY");
+    assert!(err.detail().contains("still maps"), "{err}");
+    assert_eq!(old.as_slice::<f64>().unwrap(), &[1.0, 2.0, 3.0, 4.0]);
+    assert_eq!(fs::metadata(&p).unwrap().len(), 32);
+    let leftovers: Vec<_> = fs::read_dir(d.path()).unwrap().collect();
+    assert_eq!(leftovers.len(), 1, "no temporary file left behind");
+    drop(old);
+    let new = CreateOptions::new().overwrite(true).create(&p, 8).unwrap();
+    assert_eq!(new.len(), 8);
+}
+
+#[test]
+fn windows_of_a_mapping_see_the_same_file() {
+    let d = dir();
+    let p = d.path().join("a.bin");
+    write_f64(&p, &[1.0, 2.0, 3.0, 4.0, 5.0]);
+    for mode in [Mode::ReadOnly, Mode::ReadWrite] {
+        let m = OpenOptions::new().mode(mode).offset(8).open(&p).unwrap();
+        let mut w = m.window(16, 16).unwrap();
+        assert_eq!(w.as_slice::<f64>().unwrap(), &[4.0, 5.0]);
+        assert_eq!(w.mode(), mode);
+        if mode == Mode::ReadWrite {
+            w.as_mut_slice::<f64>().unwrap()[0] = 9.0;
+            assert_eq!(m.as_slice::<f64>().unwrap()[2], 9.0);
+        }
+        assert_eq!(m.window(32, 1).unwrap_err().code(), "ERR_MMAP_INVALID_ARG");
+        assert!(m.window(32, 0).unwrap().is_empty());
+    }
+    let anon = MmapFile::shared_anonymous(64).unwrap();
+    assert_eq!(
+        anon.window(0, 8).unwrap_err().code(),
+        "ERR_MMAP_INVALID_ARG"
+    );
+}
+
+#[cfg(windows)]
+#[test]
+fn named_regions_on_windows() {
+    let name = format!("Local\\memmap-test-{}", std::process::id());
+    let (region, mut a) = MmapFile::create_region(&name, 1000).unwrap();
+    assert_eq!(a.len(), 1000);
+    a.as_mut_slice::<u8>().unwrap()[999] = 7;
+    assert_eq!(
+        MmapFile::create_region(&name, 8).unwrap_err().code(),
+        "EEXIST"
+    );
+    let b = MmapFile::open_region(&name, None).unwrap();
+    assert_eq!(b.len(), 1000, "the exact size, not one rounded to pages");
+    assert_eq!(b.as_slice::<u8>().unwrap()[999], 7);
+    let e = MmapFile::open_region(&name, Some(5000)).unwrap_err();
+    assert_eq!(e.code(), "ERR_MMAP_SIZE_MISMATCH");
+    drop((a, b));
+    // The region outlives its maps while `region` holds it, and goes with the last holder.
+    assert_eq!(MmapFile::open_region(&name, Some(8)).unwrap().len(), 8);
+    drop(region);
+    assert_eq!(
+        MmapFile::open_region(&name, None).unwrap_err().code(),
+        "ENOENT"
+    );
 }
 
 #[test]
@@ -383,7 +457,16 @@ fn private_maps_of_files_larger_than_memory_open() {
     let f = File::create(&p).unwrap();
     f.set_len(64 << 30).unwrap();
     for mode in [Mode::ReadOnly, Mode::CopyOnWrite] {
-        let m = OpenOptions::new().mode(mode).open(&p).unwrap();
+        let opened = OpenOptions::new().mode(mode).open(&p);
+        if cfg!(windows) {
+            // Windows charges a private view against the commit limit for its whole size: the
+            // map fails with an error that says why and what to do instead.
+            let Err(e) = opened else { continue };
+            assert_eq!(e.code(), "ENOMEM");
+            assert!(e.detail().contains("commit limit"), "{e}");
+            continue;
+        }
+        let m = opened.unwrap();
         assert_eq!(m.len(), 64 << 30);
         assert_eq!(m.as_slice::<u8>().unwrap()[(64 << 30) - 1], 0);
     }
