@@ -243,14 +243,31 @@ export class MappedArray implements Disposable {
     if (n < 1) throw invalidArg('rows must be at least 1', this.path || undefined)
     if (this.#array === undefined) n = Math.min(n, Math.max(1, Math.floor(this.#step / Math.max(1, rowBytes))))
     if (rowBytes > 0) this.#map.advise('sequential')
-    for (let start = 0; start < total; start += n) {
-      this.#live()
-      const end = Math.min(total, start + n)
-      if (end < total && rowBytes > 0) {
-        this.#map.advise('willneed', end * rowBytes, (Math.min(total, end + n) - end) * rowBytes)
+    // Windows cannot drop a file's pages from a mapping by advice (VirtualUnlock trims the
+    // working set, but not everywhere: not under Wine): each chunk of a file there gets its own
+    // mapping, unmapped as the loop moves on. A 'c' array's chunks must show its own writes.
+    const unmapBehind = process.platform === 'win32' && this.#map.isFile && this.mode !== 'c' && rowBytes > 0
+    let behind: Mapping | undefined
+    try {
+      for (let start = 0; start < total; start += n) {
+        this.#live()
+        const end = Math.min(total, start + n)
+        if (end < total && rowBytes > 0) {
+          this.#map.advise('willneed', end * rowBytes, (Math.min(total, end + n) - end) * rowBytes)
+        }
+        if (unmapBehind) {
+          behind = this.#map.unmappable(start * rowBytes, (end - start) * rowBytes)
+          const data = new this.#dtype.ctor(behind.buffer, 0, (end - start) * this.#strides[0])
+          yield { start, end, data }
+          behind.close()
+          behind = undefined
+          continue
+        }
+        yield { start, end, data: this.slice(start, end) }
+        if (!this.#map.closed && rowBytes > 0) this.#map.advise('dontneed', start * rowBytes, (end - start) * rowBytes)
       }
-      yield { start, end, data: this.slice(start, end) }
-      if (!this.#map.closed && rowBytes > 0) this.#map.advise('dontneed', start * rowBytes, (end - start) * rowBytes)
+    } finally {
+      behind?.close()
     }
   }
 
@@ -464,8 +481,15 @@ export class MmapArray extends MappedArray {
 }
 
 /** @internal */
-export function openInit(path: PathLike, opts: OpenOptions | undefined): ArrayInit {
-  const p = toPath(path)
+/** How `openInit` maps what it was given: a file by path unless told otherwise. @internal */
+export type Mapper = (path: string, mode: Mode, offset: number, length?: number) => Mapping
+
+export function openInit(
+  path: PathLike,
+  opts: OpenOptions | undefined,
+  mapper: Mapper = Mapping.open,
+  p: string = toPath(path),
+): ArrayInit {
   const o = options(opts, 'MmapArray.open')
   const dtype = toDType(o.dtype ?? 'float64', p)
   const mode = oneOf('mode', o.mode ?? 'r+', MODES, p)
@@ -479,9 +503,9 @@ export function openInit(path: PathLike, opts: OpenOptions | undefined): ArrayIn
   }
   if (o.shape != null) {
     const shape = toShape(o.shape, dtype, p)
-    return { map: Mapping.open(p, mode, offset, product(shape) * dtype.itemsize), dtype, shape }
+    return { map: mapper(p, mode, offset, product(shape) * dtype.itemsize), dtype, shape }
   }
-  const map = Mapping.open(p, mode, offset)
+  const map = mapper(p, mode, offset)
   if (map.byteLength % dtype.itemsize !== 0) {
     map.close()
     throw mmapError(

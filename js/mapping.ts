@@ -28,19 +28,24 @@ export const MAX_BUFFER = constants.MAX_LENGTH
 export class Mapping {
   readonly byteLength: number
   readonly mode: Mode
-  /** Absolute path of the mapped file; '' for anonymous memory. */
+  /** Absolute path of the mapped file, a region's name (Windows), or '' for anonymous memory. */
   readonly path: string
+  /** Whether `window()` can map parts of it again: files can, regions and anonymous memory not. */
+  readonly isFile: boolean
   readonly #native: NativeMap
+  /** Mappings made by `unmappable()`, closed with this one. */
+  readonly #children = new Set<Mapping>()
   readonly #whole: ArrayBuffer | undefined
   readonly #windows = new Map<number, ArrayBuffer>()
   /** Mirrors the native state so the hot paths (get/set) check it without a native call. */
   #closed = false
 
-  private constructor(nativeMap: NativeMap, path: string) {
+  private constructor(nativeMap: NativeMap, path: string, isFile: boolean) {
     this.#native = nativeMap
     this.byteLength = nativeMap.byteLength
     this.mode = nativeMap.mode as Mode
     this.path = path
+    this.isFile = isFile
     // Taken at once where it fits, so that a runtime refusing external buffers fails at open.
     this.#whole = this.byteLength <= MAX_BUFFER ? (native(() => nativeMap.buffer()) as ArrayBuffer) : undefined
   }
@@ -49,6 +54,16 @@ export class Mapping {
     return new Mapping(
       native(() => NativeMap.open(path, mode, offset, length)),
       path,
+      true,
+    )
+  }
+
+  /** A named shared-memory region (Windows' backing of SharedMemoryArray), read-write. */
+  static openRegion(name: string, length?: number): Mapping {
+    return new Mapping(
+      native(() => NativeMap.openRegion(name, length)),
+      name,
+      false,
     )
   }
 
@@ -56,6 +71,7 @@ export class Mapping {
     return new Mapping(
       native(() => NativeMap.create(path, byteLength, overwrite)),
       path,
+      true,
     )
   }
 
@@ -63,6 +79,7 @@ export class Mapping {
     return new Mapping(
       native(() => NativeMap.anonymous(byteLength)),
       '',
+      false,
     )
   }
 
@@ -93,6 +110,20 @@ export class Mapping {
     return w
   }
 
+  /**
+   * A separate mapping of `byteLength` bytes at `byteOffset` of the same file: closing it
+   * unmaps its pages, which releases them where advice cannot (Windows). Closed with this one.
+   */
+  unmappable(byteOffset: number, byteLength: number): Mapping {
+    const child = new Mapping(
+      native(() => this.#native.window(byteOffset, byteLength)),
+      this.path,
+      true,
+    )
+    this.#children.add(child)
+    return child
+  }
+
   get closed(): boolean {
     return this.#closed
   }
@@ -121,6 +152,8 @@ export class Mapping {
   }
 
   close(): void {
+    for (const child of this.#children) child.close()
+    this.#children.clear()
     const buffers = [...this.#windows.values()]
     if (this.#whole !== undefined) buffers.push(this.#whole)
     native(() => this.#native.close(buffers))

@@ -3,3 +3,6 @@ import binding = require('./binding.cjs')
 
 export type NativeMap = binding.NativeMap
 export const NativeMap = binding.NativeMap
+
+export type NativeRegion = binding.NativeRegion
+export const NativeRegion = binding.NativeRegion

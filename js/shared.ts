@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
-import { existsSync, unlinkSync } from 'node:fs'
+import { unlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, win32 } from 'node:path'
 
 import {
   arrayFromInit,
@@ -14,8 +14,9 @@ import {
   type Shape,
 } from './array.js'
 import { toDType, type DTypeLike } from './dtype.js'
-import { fromFs, invalidArg } from './errors.js'
+import { fromFs, invalidArg, native } from './errors.js'
 import { Mapping } from './mapping.js'
+import { NativeRegion } from './native.js'
 import { describe, options, toPath, type PathLike } from './validate.js'
 
 export interface SharedCreateOptions {
@@ -39,18 +40,29 @@ export interface SharedOpenOptions {
   dtype?: DTypeLike
 }
 
-/**
- * Where regions live: `/dev/shm` (RAM, shared by every process) where it exists, the temporary
- * directory elsewhere (macOS, Windows), where the file system's page cache plays the same part.
- */
-export const SHARED_MEMORY_DIR = existsSync('/dev/shm') ? '/dev/shm' : tmpdir()
+const WINDOWS = process.platform === 'win32'
 
-/** Names this process created and still owns: removed when it exits. */
-const owned = new Set<string>()
+/**
+ * Where regions live, by platform: on Linux `/dev/shm` (RAM, shared by every process); on
+ * Windows the `Local` namespace of named file mappings (pagefile-backed, what Python's
+ * `shared_memory` uses there; not a directory: a region's path is `Local\<name>`); elsewhere
+ * (macOS) the temporary directory, where the file system's page cache plays the same part.
+ */
+export const SHARED_MEMORY_DIR = process.platform === 'linux' ? '/dev/shm' : WINDOWS ? 'Local' : tmpdir()
+
+/** A region name on Windows: `Local\name` or `Global\name`, one level, no path. */
+const REGION_NAME = /^(?:Local|Global)\\[^\\/]+$/
+
+/**
+ * Regions this process created and still owns: removed when it exits. On Windows the value
+ * holds the region, which lives while some process holds or maps it: the exit itself lets go.
+ */
+const owned = new Map<string, NativeRegion | undefined>()
 let hooked = false
 
 function removeOwned(): void {
-  for (const path of owned) {
+  for (const path of owned.keys()) {
+    if (WINDOWS) continue
     try {
       unlinkSync(path)
     } catch {
@@ -69,8 +81,8 @@ function onSignal(signal: NodeJS.Signals): void {
   if (process.listenerCount(signal) === 0) process.kill(process.pid, signal)
 }
 
-function own(path: string): void {
-  owned.add(path)
+function own(path: string, region: NativeRegion | undefined): void {
+  owned.set(path, region)
   if (hooked) return
   hooked = true
   process.on('exit', removeOwned)
@@ -101,22 +113,53 @@ export class SharedMemoryArray extends MappedArray {
     if (typeof name !== 'string' || !/^[\w.-]{1,200}$/.test(name) || name === '.' || name === '..') {
       throw invalidArg(`name must be 1-200 letters, digits, '.', '_' or '-', got ${describe(name)}`)
     }
+    const bytes = product(shape) * dtype.itemsize
+    if (WINDOWS) {
+      if (o.persistent === true) {
+        throw invalidArg(
+          'persistent regions are not supported on Windows: a named file mapping lives only while some process holds it',
+        )
+      }
+      const path = win32.join(SHARED_MEMORY_DIR, name)
+      const region = native(() => NativeRegion.create(path, bytes))
+      let map: Mapping
+      try {
+        map = Mapping.openRegion(path, bytes)
+      } catch (err) {
+        region.release()
+        throw err
+      }
+      own(path, region)
+      return new SharedMemoryArray({ map, dtype, shape })
+    }
     const path = join(SHARED_MEMORY_DIR, name)
-    const map = Mapping.create(path, product(shape) * dtype.itemsize, false)
-    if (o.persistent !== true) own(path)
+    const map = Mapping.create(path, bytes, false)
+    if (o.persistent !== true) own(path, undefined)
     return new SharedMemoryArray({ map, dtype, shape })
   }
 
   /** Attaches to a region another process created, by its `path`. */
   static open(path: PathLike, opts?: SharedOpenOptions): SharedMemoryArray {
-    const p = toPath(path)
     const o = options(opts, 'SharedMemoryArray.open')
-    return new SharedMemoryArray(openInit(p, { shape: o.shape, dtype: o.dtype, mode: 'r+' }))
+    const init = { shape: o.shape, dtype: o.dtype, mode: 'r+' as const }
+    if (WINDOWS && typeof path === 'string' && REGION_NAME.test(path)) {
+      return new SharedMemoryArray(
+        openInit(path, init, (name, _mode, _offset, length) => Mapping.openRegion(name, length), path),
+      )
+    }
+    return new SharedMemoryArray(openInit(toPath(path), init))
   }
 
   /** Closes, then removes the region's name: no process can open it any more. Idempotent. */
   unlink(): void {
     this.close()
+    if (WINDOWS && REGION_NAME.test(this.path)) {
+      // The name goes with the last process that holds or maps the region (Windows keeps no
+      // name without an object): this process lets go of it.
+      owned.get(this.path)?.release()
+      owned.delete(this.path)
+      return
+    }
     owned.delete(this.path)
     try {
       unlinkSync(this.path)

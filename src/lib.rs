@@ -8,4 +8,4 @@ mod error;
 mod mapping;
 mod reduce;
 
-pub use mapping::NativeMap;
+pub use mapping::{NativeMap, NativeRegion};

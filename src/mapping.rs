@@ -128,6 +128,23 @@ impl NativeMap {
             .napi()
     }
 
+    /// Maps the named shared-memory region `name` read-write (Windows' backing of
+    /// SharedMemoryArray): `length` bytes of it, or all of it.
+    #[napi(factory)]
+    pub fn open_region(name: String, length: Option<f64>) -> Result<Self> {
+        let len = length.map(|l| args::size("length", l)).transpose().napi()?;
+        region::open(&name, len).map(Self::new).napi()
+    }
+
+    /// Another mapping of `byteLength` bytes at `byteOffset` of the same file and mode, closed
+    /// on its own: a pass over a large file unmaps each window behind it.
+    #[napi]
+    pub fn window(&self, byte_offset: f64, byte_length: f64) -> Result<NativeMap> {
+        let offset = args::usize_of("byteOffset", byte_offset).napi()?;
+        let len = args::usize_of("byteLength", byte_length).napi()?;
+        self.live()?.window(offset, len).map(Self::new).napi()
+    }
+
     /// An ArrayBuffer over `byteLength` bytes at `byteOffset` (default: the whole mapping).
     /// Start offsets are unique among attached buffers: asking again for a live one is an error.
     #[napi]
@@ -296,5 +313,71 @@ impl Task for FlushTask {
 
     fn resolve(&mut self, _env: Env, _output: ()) -> napi::Result<()> {
         Ok(())
+    }
+}
+
+/// Holds a named shared-memory region (Windows) so that its name stays reachable while no map
+/// of it is open: the creating process keeps one until `unlink()` or exit.
+#[napi]
+pub struct NativeRegion {
+    #[cfg(windows)]
+    held: std::cell::RefCell<Option<memmap_core::Region>>,
+}
+
+#[napi]
+impl NativeRegion {
+    /// Creates the region `name` of `length` zero bytes; an existing name is `EEXIST`.
+    /// Elsewhere than Windows regions are files, and this is `ERR_MMAP_INVALID_ARG`.
+    #[napi(factory)]
+    pub fn create(name: String, length: f64) -> Result<Self> {
+        let len = args::size("length", length).napi()?;
+        region::create(&name, len).napi()
+    }
+
+    /// Lets the region go once no process maps it. Idempotent.
+    #[napi]
+    pub fn release(&self) {
+        #[cfg(windows)]
+        self.held.borrow_mut().take();
+    }
+}
+
+#[cfg(windows)]
+mod region {
+    use super::NativeRegion;
+    use memmap_core::{MmapFile, Result};
+
+    pub fn create(name: &str, len: u64) -> Result<NativeRegion> {
+        let (held, map) = MmapFile::create_region(name, len)?;
+        drop(map);
+        Ok(NativeRegion {
+            held: std::cell::RefCell::new(Some(held)),
+        })
+    }
+
+    pub fn open(name: &str, len: Option<u64>) -> Result<MmapFile> {
+        MmapFile::open_region(name, len)
+    }
+}
+
+#[cfg(not(windows))]
+mod region {
+    use super::NativeRegion;
+    use memmap_core::{Error, MmapFile, Result};
+    use std::path::Path;
+
+    fn unsupported(name: &str) -> Error {
+        Error::invalid_arg(
+            "named shared-memory regions are the Windows backing; elsewhere regions are files",
+            Some(Path::new(name)),
+        )
+    }
+
+    pub fn create(name: &str, _: u64) -> Result<NativeRegion> {
+        Err(unsupported(name))
+    }
+
+    pub fn open(name: &str, _: Option<u64>) -> Result<MmapFile> {
+        Err(unsupported(name))
     }
 }
