@@ -25,6 +25,16 @@ export declare class NativeMap {
   /** Zero-filled anonymous memory, shared (MAP_SHARED), with no file. */
   static anonymous(length: number): NativeMap
   /**
+   * Maps the named shared-memory region `name` read-write (Windows' backing of
+   * SharedMemoryArray): `length` bytes of it, or all of it.
+   */
+  static openRegion(name: string, length?: number | undefined | null): NativeMap
+  /**
+   * Another mapping of `byteLength` bytes at `byteOffset` of the same file and mode, closed
+   * on its own: a pass over a large file unmaps each window behind it.
+   */
+  window(byteOffset: number, byteLength: number): NativeMap
+  /**
    * An ArrayBuffer over `byteLength` bytes at `byteOffset` (default: the whole mapping).
    * Start offsets are unique among attached buffers: asking again for a live one is an error.
    */
@@ -52,4 +62,18 @@ export declare class NativeMap {
    * Idempotent. If any buffer over the mapping is left attached, nothing is unmapped.
    */
   close(buffers: Array<ArrayBuffer>): void
+}
+
+/**
+ * Holds a named shared-memory region (Windows) so that its name stays reachable while no map
+ * of it is open: the creating process keeps one until `unlink()` or exit.
+ */
+export declare class NativeRegion {
+  /**
+   * Creates the region `name` of `length` zero bytes; an existing name is `EEXIST`.
+   * Elsewhere than Windows regions are files, and this is `ERR_MMAP_INVALID_ARG`.
+   */
+  static create(name: string, length: number): NativeRegion
+  /** Lets the region go once no process maps it. Idempotent. */
+  release(): void
 }
