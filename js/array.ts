@@ -480,10 +480,10 @@ export class MmapArray extends MappedArray {
   }
 }
 
-/** @internal */
 /** How `openInit` maps what it was given: a file by path unless told otherwise. @internal */
 export type Mapper = (path: string, mode: Mode, offset: number, length?: number) => Mapping
 
+/** @internal */
 export function openInit(
   path: PathLike,
   opts: OpenOptions | undefined,
