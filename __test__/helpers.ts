@@ -2,11 +2,42 @@ import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
 
 import { afterAll, expect } from 'vitest'
 
 export const DIST = resolve(__dirname, '..', 'dist')
 export const ENTRY = join(DIST, 'index.mjs')
+/** `import(...)` takes URLs: an absolute Windows path (`C:\...`) is not one. */
+export const importable = (path: string): string => pathToFileURL(path).href
+
+export const WINDOWS = process.platform === 'win32'
+
+/**
+ * The name of a test of a POSIX fact Windows does not have (`why`: /proc, FIFOs, signals,
+ * symlinks, Unix modes, uids), for `it.skipIf(WINDOWS)(posixTest(name, why), ...)`. On Windows the
+ * reason is in the skipped test's name and printed, so the run says why it skipped.
+ */
+export function posixTest(name: string, why: string): string {
+  if (!WINDOWS) return name
+  console.log(`skipped on Windows: ${name}: ${why}`)
+  return `${name} [skipped on Windows: ${why}]`
+}
+
+/** Why a test skips on Windows, by the POSIX fact it checks. */
+export const NOT_ON_WINDOWS = {
+  symlinks: 'creating symlinks needs a privilege on Windows',
+  proc: 'no /proc on Windows (mappings, fds and resident memory are read from /proc/self)',
+  fifo: 'no FIFOs (mkfifo) on Windows',
+  modes: 'no Unix permission bits on Windows (fs.chmod only sets the read-only attribute)',
+  signals: 'no POSIX signals on Windows',
+} as const
+
+/** For one check inside a test that Windows cannot make (`why`, printed there): false on Windows. */
+export function posixCheck(why: string): boolean {
+  if (WINDOWS) console.log(`check skipped on Windows: ${why}`)
+  return !WINDOWS
+}
 
 /** A fresh directory, removed when the test file ends. */
 export function tempDir(): string {
@@ -30,7 +61,7 @@ export function runChild(
   code: string,
   { nodeArgs = [] as string[], env = {} as Record<string, string> } = {},
 ): ChildResult {
-  const prelude = `import * as m from ${JSON.stringify(ENTRY)}\nimport fs from 'node:fs'\n`
+  const prelude = `import * as m from ${JSON.stringify(importable(ENTRY))}\nimport fs from 'node:fs'\n`
   const r = spawnSync(process.execPath, [...nodeArgs, '--input-type=module', '-e', prelude + code], {
     encoding: 'utf8',
     env: { ...process.env, ...env },
@@ -45,7 +76,7 @@ export function expectCleanExit(r: ChildResult): void {
   expect(r.status, `child failed; stderr:\n${r.stderr}`).toBe(0)
 }
 
-/** How many mappings of `path` this process has, from /proc/self/maps. */
+/** How many mappings of `path` this process has, from /proc/self/maps (Linux: guard with posixCheck). */
 export function mappingsOf(path: string): number {
   return readFileSync('/proc/self/maps', 'utf8')
     .split('\n')

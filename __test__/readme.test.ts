@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path'
 import ts from 'typescript'
 import { expect, it } from 'vitest'
 
-import { tempDir } from './helpers'
+import { importable, tempDir } from './helpers'
 
 const README = readFileSync(resolve(__dirname, '..', 'README.md'), 'utf8')
 const ENTRY = resolve(__dirname, '..', 'dist', 'index.mjs')
@@ -25,7 +25,7 @@ it.each(blocks.map((code, i) => [i, code]))('README example %i runs', (i, code) 
   const source = code.includes("from 'memmap'")
     ? code
     : `import * as memmap from 'memmap'\nconst { mmapFile, MmapArray } = memmap\n${code}`
-  const js = ts.transpileModule(source.replaceAll("from 'memmap'", `from ${JSON.stringify(ENTRY)}`), {
+  const js = ts.transpileModule(source.replaceAll("from 'memmap'", `from ${JSON.stringify(importable(ENTRY))}`), {
     compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext },
   }).outputText
   const file = join(dir, `example${i}.mjs`)

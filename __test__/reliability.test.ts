@@ -7,10 +7,19 @@ import { join, resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
 
 import { SharedMemoryArray } from '../dist/index.mjs'
-import { droppedMappings, expectCleanExit, runChild, tempDir } from './helpers'
+import {
+  droppedMappings,
+  expectCleanExit,
+  importable,
+  NOT_ON_WINDOWS,
+  posixTest,
+  runChild,
+  tempDir,
+  WINDOWS,
+} from './helpers'
 
 const LONG = process.env.MEMMAP_LONG === '1'
-const ENTRY = JSON.stringify(resolve(__dirname, '../dist/index.mjs'))
+const ENTRY = JSON.stringify(importable(resolve(__dirname, '../dist/index.mjs')))
 const dir = tempDir()
 
 describe('durability', () => {
@@ -68,7 +77,8 @@ describe('durability', () => {
 })
 
 describe('leaks', () => {
-  it(`${LONG ? '100,000' : '10,000'} open/close cycles and cache evictions return fds and maps to baseline`, () => {
+  const cycles = `${LONG ? '100,000' : '10,000'} open/close cycles and cache evictions return fds and maps to baseline`
+  it.skipIf(WINDOWS)(posixTest(cycles, NOT_ON_WINDOWS.proc), () => {
     const p = join(dir, 'leak.bin')
     writeFileSync(p, new Uint8Array(64 * 1024))
     const r = runChild(
@@ -108,7 +118,7 @@ describe('leaks', () => {
     expect(after.rss - before.rss).toBeLessThan(10 * 2 ** 20)
   })
 
-  it('arrays dropped without close() are unmapped after GC', () => {
+  it.skipIf(WINDOWS)(posixTest('arrays dropped without close() are unmapped after GC', NOT_ON_WINDOWS.proc), () => {
     const p = join(dir, 'dropped.bin')
     writeFileSync(p, new Uint8Array(8192))
     const { held, after } = droppedMappings(p, "m.MmapArray.open(path, { mode: 'r' }).get(0)", 1000)
