@@ -1,3 +1,5 @@
+import { getSystemErrorMap } from 'node:util'
+
 /** Every error thrown by memmap. `code` is an OS code (`ENOENT`, ...) or one of `ErrorCode`. */
 export type ErrorCode =
   | 'ERR_MMAP_INVALID_ARG'
@@ -40,6 +42,15 @@ interface NativePayload {
   message: string
   path?: string | null
   syscall?: string | null
+  /** The OS's own error: its text is replaced by the one Node's `fs` gives for the code. */
+  os?: boolean
+}
+
+let described: Map<string, string> | undefined
+/** What Node (libuv) calls each OS error code, the same on every platform: "no such file or directory". */
+function description(code: string): string | undefined {
+  described ??= new Map([...getSystemErrorMap().values()].map(([name, text]) => [name, text]))
+  return described.get(code)
 }
 
 /**
@@ -61,7 +72,8 @@ export function fromNative(err: unknown): unknown {
   let message: string
   if (syscall !== undefined) {
     // The shape of Node's own fs errors: "ENOENT: no such file or directory, open '/x'".
-    message = `${payload.code}: ${payload.message.toLowerCase()}, ${syscall}${path === undefined ? '' : ` '${path}'`}`
+    const text = (payload.os === true ? description(payload.code) : undefined) ?? payload.message
+    message = `${payload.code}: ${text}, ${syscall}${path === undefined ? '' : ` '${path}'`}`
   } else {
     message = path === undefined ? payload.message : `${payload.message} (path '${path}')`
   }

@@ -14,6 +14,7 @@ pub fn to_napi(e: &Error) -> NapiError {
         "message": e.detail(),
         "path": e.path().map(|p| p.to_string_lossy()),
         "syscall": e.syscall(),
+        "os": e.is_os(),
     });
     napi::Error::new(e.code().to_string(), payload.to_string())
 }

@@ -139,6 +139,12 @@ impl Error {
         }
     }
 
+    /// Whether this is the operating system's own error (an errno or a Windows error code), whose
+    /// description callers may prefer to take from their own table of codes.
+    pub fn is_os(&self) -> bool {
+        matches!(self, Error::Io { source, .. } if source.raw_os_error().is_some())
+    }
+
     /// The message without the path suffix, for callers that report the path separately.
     pub fn detail(&self) -> String {
         match self {
@@ -167,6 +173,12 @@ fn io_code(err: &io::Error) -> &'static str {
     #[cfg(unix)]
     if let Some(errno) = err.raw_os_error() {
         if let Some(name) = errno_name(errno) {
+            return name;
+        }
+    }
+    #[cfg(windows)]
+    if let Some(code) = err.raw_os_error() {
+        if let Some(name) = windows_error_name(code) {
             return name;
         }
     }
@@ -217,6 +229,32 @@ fn errno_name(errno: i32) -> Option<&'static str> {
         libc::EOVERFLOW => "EOVERFLOW",
         libc::EDQUOT => "EDQUOT",
         libc::EINTR => "EINTR",
+        _ => return None,
+    })
+}
+
+/// Windows error codes named as libuv names them (`uv_translate_sys_error`, src/win/error.c), so
+/// that `err.code` is what `fs` gives for the same failure. The file-system subset.
+#[cfg(windows)]
+fn windows_error_name(code: i32) -> Option<&'static str> {
+    Some(match code {
+        2 | 3 | 15 | 123 | 161 | 267 => "ENOENT", // FILE/PATH_NOT_FOUND, INVALID_DRIVE, INVALID_NAME, BAD_PATHNAME, DIRECTORY
+        4 => "EMFILE",                            // TOO_MANY_OPEN_FILES
+        5 | 998 | 1920 | 740 => "EACCES", // ACCESS_DENIED, NOACCESS, CANT_ACCESS_FILE, ELEVATION_REQUIRED
+        6 | 1004 => "EBADF",              // INVALID_HANDLE, INVALID_FLAGS
+        8 | 14 => "ENOMEM",               // NOT_ENOUGH_MEMORY, OUTOFMEMORY
+        17 => "EXDEV",                    // NOT_SAME_DEVICE
+        19 => "EROFS",                    // WRITE_PROTECT
+        32 | 33 => "EBUSY",               // SHARING_VIOLATION, LOCK_VIOLATION
+        39 | 112 | 82 => "ENOSPC",        // HANDLE_DISK_FULL, DISK_FULL, CANNOT_MAKE
+        50 => "ENOTSUP",                  // NOT_SUPPORTED
+        80 | 183 => "EEXIST",             // FILE_EXISTS, ALREADY_EXISTS
+        87 | 122 | 13 => "EINVAL",        // INVALID_PARAMETER, INSUFFICIENT_BUFFER, INVALID_DATA
+        1 => "EISDIR",                    // INVALID_FUNCTION
+        145 => "ENOTEMPTY",               // DIR_NOT_EMPTY
+        206 => "ENAMETOOLONG",            // FILENAME_EXCED_RANGE
+        1314 => "EPERM",                  // PRIVILEGE_NOT_HELD
+        1921 => "ELOOP",                  // CANT_RESOLVE_FILENAME
         _ => return None,
     })
 }
