@@ -24,6 +24,19 @@ export function posixTest(name: string, why: string): string {
   return `${name} [skipped on Windows: ${why}]`
 }
 
+/**
+ * Running under Wine (scripts/test-windows.sh says so): Wine is not Windows, and the few things it
+ * does differently are skipped there with the reason, never on Windows itself.
+ */
+export const WINE = WINDOWS && process.env.MEMMAP_WINE === '1'
+
+/** The name of a test skipped under Wine, with the reason printed (see `WINE`). */
+export function wineTest(name: string, why: string): string {
+  if (!WINE) return name
+  console.log(`skipped under Wine: ${name}: ${why}`)
+  return `${name} [skipped under Wine: ${why}]`
+}
+
 /** Why a test skips on Windows, by the POSIX fact it checks. */
 export const NOT_ON_WINDOWS = {
   symlinks: 'creating symlinks needs a privilege on Windows',

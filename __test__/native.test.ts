@@ -292,12 +292,25 @@ describe('errors', () => {
     const p = file(Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]))
     expect(thrown(() => Mapping.create(p, 16, false))).toMatchObject({ code: 'EEXIST', path: p })
     expect([...readFileSync(p)]).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
-    using old = mmapFile(p)
+    const old = mmapFile(p)
+    if (WINDOWS) {
+      // Windows cannot rename over a mapped file: a clear error, and nothing changes.
+      const e = thrown(() => Mapping.create(p, 16, true))
+      expect(e).toMatchObject({ code: 'EBUSY', path: p, syscall: 'rename' })
+      expect(e.message).toContain('still maps')
+      expect([...readFileSync(p)]).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
+      expect([...old.bytes]).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
+      old.close()
+      Mapping.create(p, 16, true).close()
+      expect(statSync(p).size).toBe(16)
+      return
+    }
     const fresh = Mapping.create(p, 16, true)
     expect(statSync(p).size).toBe(16)
     expect([...old.bytes]).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
     if (posixCheck(NOT_ON_WINDOWS.modes)) expect(statSync(p).mode & 0o777).toBe(0o600)
     fresh.close()
+    old.close()
   })
 
   it('ERR_MMAP_SIZE_MISMATCH when offset + length passes the end: checked before mapping', () => {
