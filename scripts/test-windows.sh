@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-XPLAT=${XPLAT:-/work/shared/platforms/xplat}
+XPLAT=${XPLAT:-$(cd .. && pwd)/shared/platforms/xplat}
 NODE_VERSION=${MEMMAP_WINDOWS_NODE:-20.20.2}
 TARGET=x86_64-pc-windows-gnu
 RUST=1
@@ -61,49 +61,7 @@ if [[ $RUST == 1 ]]; then
 fi
 
 section "win32 packages of the dev tools vitest loads (versions from package-lock.json)"
-# Every win32-x64 package that vitest's dependency tree (in the lock) lists as optional, at the
-# lock's version, unpacked where Node resolves it from the package that wants it.
-node - <<'JS' >"$LOGS/packages.txt"
-const lock = JSON.parse(require('node:fs').readFileSync('package-lock.json', 'utf8')).packages
-const seen = new Set()
-const found = new Map()
-const resolve = (from, name) => {
-  for (let at = from; ; ) {
-    const key = (at ? at + '/' : '') + 'node_modules/' + name
-    if (lock[key]) return key
-    if (!at) return undefined
-    const i = at.lastIndexOf('/node_modules/')
-    at = i < 0 ? '' : at.slice(0, i)
-  }
-}
-const walk = (key) => {
-  if (seen.has(key)) return
-  seen.add(key)
-  const p = lock[key]
-  const deps = { ...p.dependencies, ...p.optionalDependencies, ...p.peerDependencies }
-  for (const name of Object.keys(deps)) {
-    const dep = resolve(key, name)
-    if (!dep) continue
-    const d = lock[dep]
-    if (d.os?.includes('win32') && (!d.cpu || d.cpu.includes('x64'))) {
-      if (!d.libc) found.set(dep, d.version)
-      continue
-    }
-    walk(dep)
-  }
-}
-walk('node_modules/vitest')
-for (const [key, version] of found) console.log(key, key.slice(key.lastIndexOf('node_modules/') + 13) + '@' + version)
-JS
-while read -r key spec; do
-  dir=$("$XPLAT" npm-pkg "$spec")
-  if [[ ! -f $key/package.json ]] || ! cmp -s "$dir/package.json" "$key/package.json"; then
-    rm -rf "$key"
-    mkdir -p "$(dirname "$key")"
-    cp -r "$dir" "$key"
-  fi
-  echo "$spec -> $key"
-done <"$LOGS/packages.txt"
+XPLAT=$XPLAT node scripts/dev-platform-packages.mjs win32 x64
 
 section "vitest under Wine (node.exe $NODE_VERSION)"
 start=$SECONDS
