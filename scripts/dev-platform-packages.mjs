@@ -17,7 +17,7 @@ const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')).p
 
 /** Where Node would find `name` from the package at `from` (both lock keys). */
 function resolve(from, name) {
-  for (let at = from; ; ) {
+  for (let at = from; ;) {
     const key = `${at ? `${at}/` : ''}node_modules/${name}`
     if (lock[key]) return key
     if (!at) return undefined
@@ -38,8 +38,7 @@ function walk(key) {
     const d = lock[dep]
     if (d.os || d.cpu) {
       // A platform package: take the one for the target, walk none.
-      const fits =
-        d.os?.includes(os) && (!d.cpu || d.cpu.includes(cpu)) && (libc ? d.libc?.includes(libc) : !d.libc)
+      const fits = d.os?.includes(os) && (!d.cpu || d.cpu.includes(cpu)) && (libc ? d.libc?.includes(libc) : !d.libc)
       if (fits) found.set(dep, d.version)
       continue
     }
