@@ -192,6 +192,9 @@ describe('across processes (child_process.fork)', () => {
       runtime: 'child_process',
       minThreads: 2,
       maxThreads: 2,
+      // tinypool starts its children with an empty environment unless given one; under qemu-user
+      // (the arm64 run) they need QEMU_LD_PREFIX to start at all.
+      env: { ...process.env } as Record<string, string>,
     })
     try {
       using shm = SharedMemoryArray.create({ shape: [10_000], dtype: 'float64' })
