@@ -17,7 +17,7 @@ import { toDType, type DTypeLike } from './dtype.js'
 import { fromFs, invalidArg, native } from './errors.js'
 import { Mapping } from './mapping.js'
 import { NativeRegion } from './native.js'
-import { describe, options, toPath, type PathLike } from './validate.js'
+import { describe, options, type PathLike } from './validate.js'
 
 export interface SharedCreateOptions {
   shape: Shape
@@ -147,7 +147,7 @@ export class SharedMemoryArray extends MappedArray {
         openInit(path, init, (name, _mode, _offset, length) => Mapping.openRegion(name, length), path),
       )
     }
-    return new SharedMemoryArray(openInit(toPath(path), init))
+    return new SharedMemoryArray(openInit(path, init))
   }
 
   /** Closes, then removes the region's name: no process can open it any more. Idempotent. */
