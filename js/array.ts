@@ -439,9 +439,14 @@ export class MmapArray extends MappedArray {
     const shape = toShape(o.shape, dtype, p)
     const overwrite = flag('overwrite', o.overwrite, p)
     const fillValue = o.fill == null ? undefined : toElement(o.fill, dtype, p)
-    const arr = arrayFromInit({ map: Mapping.create(p, product(shape) * dtype.itemsize, overwrite), dtype, shape })
-    if (fillValue !== undefined && fillValue !== 0 && fillValue !== 0n) arr.fill(fillValue)
-    return arr
+    // A new file reads as zeros already: only another value (-0 included) needs writing.
+    const fill = fillValue !== undefined && !Object.is(fillValue, 0) && fillValue !== 0n
+    let arr: MmapArray | undefined
+    Mapping.create(p, product(shape) * dtype.itemsize, overwrite, (map) => {
+      arr = arrayFromInit({ map, dtype, shape })
+      if (fill) arr.fill(fillValue as number | bigint)
+    })
+    return arr as MmapArray
   }
 
   /** Maps an existing file. */
@@ -466,17 +471,14 @@ export class MmapArray extends MappedArray {
       )
     }
     const overwrite = flag('overwrite', o.overwrite, p)
-    // Every value is checked before the file exists, so bad data never leaves a file behind.
-    if (!ArrayBuffer.isView(src.values)) for (let i = 0; i < src.values.length; i++) toElement(src.values[i], dtype, p)
-    const arr = arrayFromInit({ map: Mapping.create(p, product(shape) * dtype.itemsize, overwrite), dtype, shape })
-    try {
+    // Written beside the path and renamed into place once complete and flushed: a value that
+    // cannot convert leaves no file behind and an overwritten file untouched.
+    let arr: MmapArray | undefined
+    Mapping.create(p, product(shape) * dtype.itemsize, overwrite, (map) => {
+      arr = arrayFromInit({ map, dtype, shape })
       copyInto(arr.array, src.values, dtype, p)
-      arr.flush()
-    } catch (err) {
-      arr.close()
-      throw err
-    }
-    return arr
+    })
+    return arr as MmapArray
   }
 }
 

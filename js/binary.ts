@@ -31,27 +31,24 @@ export function bytesOf(data: unknown, path: string): Uint8Array {
 }
 
 /**
- * Writes `parts` one after another to a new file through a mapping, flushes it, and closes it.
- * With `overwrite` the new file replaces the old by rename, so readers mapping the old file
- * keep their data. @internal
+ * Writes `parts` one after another to a new file (see `Mapping.create`: built beside `path`,
+ * flushed, then renamed into place; with `overwrite` it replaces the old file, and readers
+ * mapping the old one keep their data), then closes it. @internal
  */
 export function writeNewFile(path: string, parts: readonly Uint8Array[], overwrite: unknown): void {
   if (overwrite !== undefined && typeof overwrite !== 'boolean') {
     throw invalidArg(`overwrite must be a boolean, got ${describe(overwrite)}`, path)
   }
   const total = parts.reduce((n, p) => n + p.byteLength, 0)
-  const map = Mapping.create(path, total, overwrite === true)
-  try {
+  const write = (map: Mapping): void => {
     const out = new Uint8Array(map.buffer)
     let at = 0
     for (const p of parts) {
       out.set(p, at)
       at += p.byteLength
     }
-    map.flush()
-  } finally {
-    map.close()
   }
+  Mapping.create(path, total, overwrite === true, write).close()
 }
 
 /** Saves the raw bytes of `data`, no header (what numpy's `tofile` writes). */

@@ -20,8 +20,18 @@ export declare class NativeMap {
    * the file after `offset`.
    */
   static open(path: string, mode: string, offset: number, length?: number | undefined | null): NativeMap
-  /** Creates a file of `length` zero bytes (mode 0600) and maps it read-write. */
+  /**
+   * Creates a file of `length` zero bytes (mode 0600) beside `path`, under a temporary name,
+   * and maps it read-write. Nothing appears at `path` until `commit()`; `close()` before it
+   * removes the file. With `overwrite`, `commit()` replaces an existing file.
+   */
   static create(path: string, length: number, overwrite: boolean): NativeMap
+  /**
+   * Flushes a created file to disk and renames it to its path: a reader sees the old file or
+   * all of the new one. On failure the new file is removed and the map is left open for
+   * `close()`. An error if there is nothing to commit.
+   */
+  commit(): void
   /** Zero-filled anonymous memory, shared (MAP_SHARED), with no file. */
   static anonymous(length: number): NativeMap
   /**

@@ -67,12 +67,26 @@ export class Mapping {
     )
   }
 
-  static create(path: string, byteLength: number, overwrite: boolean): Mapping {
-    return new Mapping(
+  /**
+   * A new file of `byteLength` bytes, zero-filled, mapped read-write. It is built beside `path`
+   * under a temporary name: `write` fills it in, then it is flushed to disk and renamed to
+   * `path` in one step, so a reader of `path` sees the old file or all of the new one. If
+   * anything fails, `write` included, the new file is removed and `path` is as it was.
+   */
+  static create(path: string, byteLength: number, overwrite: boolean, write?: (map: Mapping) => void): Mapping {
+    const map = new Mapping(
       native(() => NativeMap.create(path, byteLength, overwrite)),
       path,
       true,
     )
+    try {
+      write?.(map)
+      native(() => map.#native.commit())
+    } catch (err) {
+      map.close()
+      throw err
+    }
+    return map
   }
 
   static anonymous(byteLength: number): Mapping {

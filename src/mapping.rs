@@ -1,9 +1,9 @@
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 
-use memmap_core::{Advice, CreateOptions, Error, MmapFile, Mode, OpenOptions};
+use memmap_core::{Advice, CreateOptions, Error, MmapFile, Mode, OpenOptions, Pending};
 use napi::bindgen_prelude::{ArrayBuffer, AsyncTask, Unknown};
 use napi::{Env, Task};
 use napi_derive::napi;
@@ -57,11 +57,15 @@ pub struct NativeMap {
     len: usize,
     mode: Mode,
     path: Option<String>,
+    /// A created file not yet at its path: `commit()` puts it there; `close()` (or a failure,
+    /// or collection) without it removes the file.
+    pending: RefCell<Option<Pending>>,
 }
 
 impl NativeMap {
     fn new(map: MmapFile) -> Self {
         NativeMap {
+            pending: RefCell::new(None),
             len: map.len(),
             mode: map.mode(),
             path: map.path().map(|p| p.to_string_lossy().into_owned()),
@@ -106,18 +110,36 @@ impl NativeMap {
             .napi()
     }
 
-    /// Creates a file of `length` zero bytes (mode 0600) and maps it read-write.
+    /// Creates a file of `length` zero bytes (mode 0600) beside `path`, under a temporary name,
+    /// and maps it read-write. Nothing appears at `path` until `commit()`; `close()` before it
+    /// removes the file. With `overwrite`, `commit()` replaces an existing file.
     #[napi(factory)]
     pub fn create(path: String, length: f64, overwrite: bool) -> Result<Self> {
-        let made = || -> memmap_core::Result<MmapFile> {
+        let made = || -> memmap_core::Result<(MmapFile, Pending)> {
             CreateOptions::new()
                 .overwrite(overwrite)
-                .create(&path, args::size("length", length)?)
+                .stage(&path, args::size("length", length)?)
         };
-        made()
-            .map(Self::new)
-            .map_err(|e| with_path(e, &path))
-            .napi()
+        let (map, pending) = made().map_err(|e| with_path(e, &path)).napi()?;
+        let native = Self::new(map);
+        native.pending.replace(Some(pending));
+        Ok(native)
+    }
+
+    /// Flushes a created file to disk and renames it to its path: a reader sees the old file or
+    /// all of the new one. On failure the new file is removed and the map is left open for
+    /// `close()`. An error if there is nothing to commit.
+    #[napi]
+    pub fn commit(&self) -> Result<()> {
+        let map = self.live()?;
+        let Some(pending) = self.pending.borrow_mut().take() else {
+            return Err(error::own(
+                "ERR_MMAP_INTERNAL",
+                "commit() of a map that was not created or was already committed",
+            ));
+        };
+        map.flush().napi()?;
+        pending.commit().napi()
     }
 
     /// Zero-filled anonymous memory, shared (MAP_SHARED), with no file.
@@ -182,10 +204,12 @@ impl NativeMap {
             {
                 Ok(v) => v,
                 Err(e) if self.slot.attached().is_empty() => {
-                    // No buffer exists over the memory: unmap now rather than at collection.
+                    // No buffer exists over the memory: unmap now rather than at collection,
+                    // and a created file never reaches its path.
                     drop(map);
                     self.slot.release();
                     self.closed.set(true);
+                    self.pending.borrow_mut().take();
                     return Err(e);
                 }
                 Err(e) => return Err(e),
@@ -280,6 +304,8 @@ impl NativeMap {
         }
         self.slot.release();
         self.closed.set(true);
+        // After the unmap: Windows cannot remove a file that is still mapped.
+        self.pending.borrow_mut().take();
         Ok(())
     }
 }

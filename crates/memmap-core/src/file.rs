@@ -91,6 +91,75 @@ impl CreateOptions {
     pub fn create(&self, path: impl AsRef<Path>, len: u64) -> Result<MmapFile> {
         MmapFile::create_with(path, len, self)
     }
+
+    /// Creates the new file beside `path` under a temporary name, maps it read-write, and
+    /// returns the map with the [`Pending`] that puts it at `path`. Write the contents through
+    /// the map, then [`Pending::commit`]: until then nothing at `path` changes, and dropping the
+    /// `Pending` instead removes the temporary file, so a failure leaves nothing behind.
+    pub fn stage(&self, path: impl AsRef<Path>, len: u64) -> Result<(MmapFile, Pending)> {
+        MmapFile::stage(path.as_ref(), len, self)
+    }
+}
+
+/// A new file built beside its destination, not yet visible there: see [`CreateOptions::stage`].
+/// Dropped without [`commit`](Pending::commit), it removes the temporary file.
+#[derive(Debug)]
+pub struct Pending {
+    tmp: tempfile::TempPath,
+    dest: PathBuf,
+    overwrite: bool,
+    file: Arc<File>,
+}
+
+impl Pending {
+    /// Makes the new file durable (`fsync`), then puts it at its destination with one rename:
+    /// a reader opening the path sees the old file or the complete new one, never a mix. The
+    /// map's dirty pages must have been flushed first ([`MmapFile::flush`]; `fsync` does not
+    /// cover a mapped view on Windows). Without `overwrite`, an entry that appeared at the path
+    /// meanwhile is an `EEXIST` error and is left alone (the rename never replaces it). On
+    /// any error the temporary file is removed.
+    pub fn commit(self) -> Result<()> {
+        let Pending {
+            tmp,
+            dest,
+            overwrite,
+            file,
+        } = self;
+        file.sync_all()
+            .map_err(|e| Error::io(e, "fsync", Some(&dest)))?;
+        let persisted = if overwrite {
+            tmp.persist(&dest)
+        } else {
+            tmp.persist_noclobber(&dest)
+        };
+        // On failure the error gives the TempPath back; dropping it removes the file.
+        persisted.map_err(|e| replace_error(e.error, &dest))?;
+        sync_dir(&dest);
+        Ok(())
+    }
+
+    /// Where the file will be once committed.
+    pub fn destination(&self) -> &Path {
+        &self.dest
+    }
+}
+
+/// Makes a rename durable: the directory entry, not only the file, must reach the disk. Best
+/// effort: some file systems refuse `fsync` on a directory, and the data is already safe.
+fn sync_dir(path: &Path) {
+    #[cfg(unix)]
+    if let Some(dir) = path.parent() {
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
 }
 
 /// A file, or part of one, mapped into memory.
@@ -199,27 +268,46 @@ impl MmapFile {
         Self::create_with(path, len, &CreateOptions::default())
     }
 
+    /// [`create`](Self::create) with options. The file is built and made durable under a
+    /// temporary name beside `path`, then renamed into place, so `path` never holds a partial
+    /// file and a failure leaves it as it was (see [`CreateOptions::stage`]).
     pub fn create_with(path: impl AsRef<Path>, len: u64, options: &CreateOptions) -> Result<Self> {
-        let path = path.as_ref();
+        let (map, pending) = Self::stage(path.as_ref(), len, options)?;
+        if let Err(e) = map.flush() {
+            // Unmapped first: Windows cannot delete a file that is still mapped.
+            drop(map);
+            drop(pending);
+            return Err(e);
+        }
+        pending.commit()?;
+        Ok(map)
+    }
+
+    fn stage(path: &Path, len: u64, options: &CreateOptions) -> Result<(Self, Pending)> {
         let ulen = to_usize(len, Some(path))?;
-        let file = if options.overwrite {
-            create_replacing(path, len, options)?
-        } else {
-            create_new(path, len, options)?
-        };
+        let tmp = create_beside(path, len, options)?;
+        let file = Arc::new(tmp.file);
         let map = if ulen == 0 {
             None
         } else {
             let mut opts = MmapOptions::new();
             opts.len(ulen);
+            // On error `tmp.path` is dropped on the way out, which removes the file.
             Some(map_file(&file, &mut opts, Mode::ReadWrite, path)?)
         };
-        Ok(MmapFile {
+        let map = MmapFile {
             map,
             mode: Mode::ReadWrite,
             path: Some(path.to_path_buf()),
-            file: Some((Arc::new(file), 0)),
-        })
+            file: Some((Arc::clone(&file), 0)),
+        };
+        let pending = Pending {
+            tmp: tmp.path,
+            dest: path.to_path_buf(),
+            overwrite: options.overwrite,
+            file,
+        };
+        Ok((map, pending))
     }
 
     /// Anonymous memory shared with every process that inherits or is handed the mapping
@@ -626,36 +714,48 @@ fn check_type(meta: &fs::Metadata, path: &Path) -> Result<()> {
     Ok(())
 }
 
-fn create_new(path: &Path, len: u64, options: &CreateOptions) -> Result<File> {
-    #[cfg(not(unix))]
-    let _ = options;
-    let mut oo = fs::OpenOptions::new();
-    // create_new is O_CREAT | O_EXCL: it fails on any existing entry, a symlink included,
-    // so it never follows a link planted at the path.
-    oo.read(true).write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        oo.mode(options.permissions);
-    }
-    let file = oo
-        .open(path)
-        .map_err(|e| Error::io(e, "open", Some(path)))?;
-    if let Err(e) = file.set_len(len) {
-        // Leave nothing behind: the file is ours, created a moment ago.
-        let _ = fs::remove_file(path);
-        return Err(Error::io(e, "ftruncate", Some(path)));
-    }
-    Ok(file)
+/// A new temporary file beside its destination, and the name that removes it when dropped.
+struct Beside {
+    file: File,
+    path: tempfile::TempPath,
 }
 
-fn create_replacing(path: &Path, len: u64, options: &CreateOptions) -> Result<File> {
-    if fs::metadata(path).is_ok_and(|m| m.is_dir()) {
-        return Err(Error::io(
-            io::Error::from(io::ErrorKind::IsADirectory),
-            "open",
-            Some(path),
-        ));
+/// Creates the temporary file a new `path` is built in: in the same directory (a rename does
+/// not cross file systems), created exclusively with the requested permissions, under a name
+/// that fits `NAME_MAX` whatever the length of `path`'s own name, and sized to `len` bytes.
+/// 32 bits that differ between calls and processes (std's per-process random hash keys, a
+/// counter and the clock), enough for temporary names that are also created exclusively.
+fn random_u32() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    h.write_u32(std::process::id());
+    if let Ok(t) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        h.write_u128(t.as_nanos());
+    }
+    h.finish() as u32
+}
+
+fn create_beside(path: &Path, len: u64, options: &CreateOptions) -> Result<Beside> {
+    match fs::symlink_metadata(path) {
+        // Refused before any work; `commit` refuses again if an entry appears meanwhile.
+        Ok(_) if !options.overwrite => {
+            return Err(Error::io(
+                io::Error::from(io::ErrorKind::AlreadyExists),
+                "open",
+                Some(path),
+            ))
+        }
+        Ok(m) if m.is_dir() => {
+            return Err(Error::io(
+                io::Error::from(io::ErrorKind::IsADirectory),
+                "open",
+                Some(path),
+            ))
+        }
+        _ => {}
     }
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
@@ -665,23 +765,41 @@ fn create_replacing(path: &Path, len: u64, options: &CreateOptions) -> Result<Fi
         .file_name()
         .map(|n| n.to_string_lossy())
         .unwrap_or_default();
-    let prefix = format!(".{name}.");
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(&prefix).suffix(".tmp");
+    // At most 32 bytes of the name, cut on a character boundary: ".{name}.{8 hex}.tmp" is then
+    // at most 46 bytes, within every file system's NAME_MAX.
+    let mut cut = name.len().min(32);
+    while !name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let mut oo = fs::OpenOptions::new();
+    // create_new is O_CREAT | O_EXCL: never an existing file, never through a planted symlink.
+    oo.read(true).write(true).create_new(true);
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(fs::Permissions::from_mode(options.permissions));
+        use std::os::unix::fs::OpenOptionsExt;
+        oo.mode(options.permissions);
     }
-    #[cfg(not(unix))]
-    let _ = options;
-    let tmp = builder
-        .tempfile_in(dir)
-        .map_err(|e| Error::io(e, "open", Some(path)))?;
-    tmp.as_file()
-        .set_len(len)
+    // Created here rather than by tempfile's builder, whose errors lose the OS code (EMFILE,
+    // ELOOP, ENAMETOOLONG would all read as EIO); tempfile's TempPath still removes and renames.
+    let mut attempt = 0;
+    let (file, tmp) = loop {
+        let candidate = dir.join(format!(".{}.{:08x}.tmp", &name[..cut], random_u32()));
+        match oo.open(&candidate) {
+            Ok(file) => match tempfile::TempPath::try_from_path(&candidate) {
+                Ok(tmp) => break (file, tmp),
+                Err(e) => {
+                    let _ = fs::remove_file(&candidate);
+                    return Err(Error::io(e, "getcwd", Some(path)));
+                }
+            },
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempt < 100 => attempt += 1,
+            Err(e) => return Err(Error::io(e, "open", Some(path))),
+        }
+    };
+    // On error `tmp` is dropped, which removes the file.
+    file.set_len(len)
         .map_err(|e| Error::io(e, "ftruncate", Some(path)))?;
-    tmp.persist(path).map_err(|e| replace_error(e.error, path))
+    Ok(Beside { file, path: tmp })
 }
 
 /// Windows refuses to replace a file that any process still maps (a mapped file cannot be
