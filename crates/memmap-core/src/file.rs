@@ -162,6 +162,110 @@ fn sync_dir(path: &Path) {
     let _ = path;
 }
 
+/// An open regular file, to read a header from and then map: both come from one `open`, so
+/// they are of the same file even if its path is replaced in between (a `.npy` header read by
+/// path and a map opened by path again could be of two different files).
+#[derive(Debug)]
+pub struct RegularFile {
+    file: Arc<File>,
+    path: PathBuf,
+    mode: Mode,
+    size: u64,
+}
+
+impl RegularFile {
+    /// Opens `path` for mapping in `mode` (read-write for `ReadWrite`); anything but a regular
+    /// file is refused.
+    pub fn open(path: impl AsRef<Path>, mode: Mode) -> Result<Self> {
+        let path = path.as_ref();
+        let file = open_regular(path, mode == Mode::ReadWrite)?;
+        let size = file
+            .metadata()
+            .map_err(|e| Error::io(e, "fstat", Some(path)))?
+            .len();
+        Ok(RegularFile {
+            file: Arc::new(file),
+            path: path.to_path_buf(),
+            mode,
+            size,
+        })
+    }
+
+    /// The file's size when it was opened.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Reads up to `buf.len()` bytes from the start of the file; returns how many were read
+    /// (fewer only at the end of the file).
+    pub fn read_head(&self, buf: &mut [u8]) -> Result<usize> {
+        let mut got = 0;
+        while got < buf.len() {
+            match read_at(&self.file, &mut buf[got..], got as u64) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::io(e, "read", Some(&self.path))),
+            }
+        }
+        Ok(got)
+    }
+
+    /// Maps `options`' window of this file in this file's mode (`options.mode` is ignored).
+    /// Sizes are checked against the size at open.
+    pub fn map(&self, options: &OpenOptions) -> Result<MmapFile> {
+        let path = self.path.as_path();
+        let size = self.size;
+        let offset = options.offset;
+        if offset > size {
+            return Err(Error::size_mismatch(
+                format!("offset {offset} is past the end of the file ({size} bytes)"),
+                Some(path),
+            ));
+        }
+        let len = options.len.unwrap_or(size - offset);
+        match offset.checked_add(len) {
+            Some(end) if end <= size => {}
+            _ => {
+                return Err(Error::size_mismatch(
+                    format!(
+                        "expected at least {} bytes (offset {offset} + length {len}), the file has {size}",
+                        offset as u128 + len as u128
+                    ),
+                    Some(path),
+                ))
+            }
+        }
+        let len = to_usize(len, Some(path))?;
+        let map = if len == 0 {
+            None
+        } else {
+            let mut opts = MmapOptions::new();
+            opts.offset(offset).len(len);
+            if options.populate {
+                opts.populate();
+            }
+            Some(map_file(&self.file, &mut opts, self.mode, path)?)
+        };
+        Ok(MmapFile {
+            map,
+            mode: self.mode,
+            path: Some(path.to_path_buf()),
+            file: Some((Arc::clone(&self.file), offset)),
+        })
+    }
+}
+
+#[cfg(unix)]
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    std::os::unix::fs::FileExt::read_at(file, buf, offset)
+}
+
+#[cfg(windows)]
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    std::os::windows::fs::FileExt::seek_read(file, buf, offset)
+}
+
 /// A file, or part of one, mapped into memory.
 ///
 /// The mapping lives until the value is dropped. Sizes are checked against the file when it
@@ -217,49 +321,7 @@ impl Map {
 impl MmapFile {
     /// Maps an existing regular file.
     pub fn open(path: impl AsRef<Path>, options: &OpenOptions) -> Result<Self> {
-        let path = path.as_ref();
-        let file = open_regular(path, options.mode == Mode::ReadWrite)?;
-        let size = file
-            .metadata()
-            .map_err(|e| Error::io(e, "fstat", Some(path)))?
-            .len();
-        let offset = options.offset;
-        if offset > size {
-            return Err(Error::size_mismatch(
-                format!("offset {offset} is past the end of the file ({size} bytes)"),
-                Some(path),
-            ));
-        }
-        let len = options.len.unwrap_or(size - offset);
-        match offset.checked_add(len) {
-            Some(end) if end <= size => {}
-            _ => {
-                return Err(Error::size_mismatch(
-                    format!(
-                        "expected at least {} bytes (offset {offset} + length {len}), the file has {size}",
-                        offset as u128 + len as u128
-                    ),
-                    Some(path),
-                ))
-            }
-        }
-        let len = to_usize(len, Some(path))?;
-        let map = if len == 0 {
-            None
-        } else {
-            let mut opts = MmapOptions::new();
-            opts.offset(offset).len(len);
-            if options.populate {
-                opts.populate();
-            }
-            Some(map_file(&file, &mut opts, options.mode, path)?)
-        };
-        Ok(MmapFile {
-            map,
-            mode: options.mode,
-            path: Some(path.to_path_buf()),
-            file: Some((Arc::new(file), offset)),
-        })
+        RegularFile::open(path, options.mode)?.map(options)
     }
 
     /// Creates a new file of `len` bytes (sparse, reading as zeros) and maps it read-write.

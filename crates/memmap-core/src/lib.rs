@@ -27,7 +27,7 @@ pub mod reduce;
 
 pub use advice::Advice;
 pub use error::{Error, Result};
-pub use file::{create_shared_buffer, CreateOptions, MmapFile, OpenOptions, Pending};
+pub use file::{create_shared_buffer, CreateOptions, MmapFile, OpenOptions, Pending, RegularFile};
 pub use mode::Mode;
 
 /// Keeps a named shared-memory region (Windows) reachable by name while it is held, even with
