@@ -510,27 +510,53 @@ impl MmapFile {
         }
     }
 
-    pub fn as_bytes(&self) -> &[u8] {
-        self.as_slice::<u8>().unwrap_or(&[])
+    /// The mapping as bytes; see [`as_slice`](Self::as_slice) for the contract.
+    ///
+    /// # Safety
+    /// As for [`as_slice`](Self::as_slice).
+    pub unsafe fn as_bytes(&self) -> &[u8] {
+        // SAFETY: the caller upholds as_slice's contract; u8 has no alignment or size to fail.
+        unsafe { self.as_slice::<u8>() }.unwrap_or(&[])
     }
 
     /// The mapping as a slice of `T`. Fails if the mapping's address is not aligned for `T`
     /// (an `offset` that is not a multiple of `align_of::<T>()`) or its length is not a whole
     /// number of `T`.
     ///
-    /// The slice reflects the file: another process writing the file changes what it reads.
-    pub fn as_slice<T: Pod>(&self) -> Result<&[T]> {
+    /// # Safety
+    /// Rust assumes the memory behind a `&[T]` does not change while the slice lives, but a
+    /// mapping is memory that others can write: another `MmapFile` of the same file or region
+    /// (in this process or another), a write through [`as_mut_ptr`](Self::as_mut_ptr), and for
+    /// `ReadOnly` and `CopyOnWrite` maps, writes to the file that show through pages this
+    /// process has not copied. The caller must ensure nothing writes the mapped bytes while the
+    /// slice lives (memmap2 makes the same demand of its file-backed constructors, which are
+    /// `unsafe` for this reason).
+    ///
+    /// Safe code cannot call it:
+    /// ```compile_fail,E0133
+    /// fn bytes(m: &memmap_core::MmapFile) -> &[u8] {
+    ///     m.as_slice::<u8>().unwrap()
+    /// }
+    /// ```
+    pub unsafe fn as_slice<T: Pod>(&self) -> Result<&[T]> {
         let Some(map) = &self.map else {
             return Ok(&[]);
         };
         // SAFETY: the mapping is `len` readable bytes for as long as `self` lives, and the
-        // returned borrow cannot outlive `self`. Writes through the API need `&mut self`.
+        // returned borrow cannot outlive `self`; that the bytes do not change while it lives is
+        // the caller's promise (this function's contract).
         let bytes = unsafe { std::slice::from_raw_parts(map.as_mut_ptr(), map.len()) };
         bytemuck::try_cast_slice(bytes).map_err(|e| self.cast_error::<T>(e))
     }
 
     /// The mapping as a mutable slice of `T`; a `ReadOnly` map refuses.
-    pub fn as_mut_slice<T: Pod>(&mut self) -> Result<&mut [T]> {
+    ///
+    /// # Safety
+    /// `&mut self` excludes other borrows from this `MmapFile` only. The caller must ensure
+    /// that nothing else reads or writes the mapped bytes while the slice lives: no other
+    /// `MmapFile` of the same file or region in this or another process, and no access through
+    /// [`as_mut_ptr`](Self::as_mut_ptr).
+    pub unsafe fn as_mut_slice<T: Pod>(&mut self) -> Result<&mut [T]> {
         if self.mode == Mode::ReadOnly {
             return Err(Error::read_only(
                 "the map was opened read-only (mode 'r')",
@@ -541,7 +567,8 @@ impl MmapFile {
             return Ok(&mut []);
         };
         // SAFETY: the mapping is `len` writable bytes (shared or private) for as long as
-        // `self` lives, and `&mut self` makes this the only borrow of it.
+        // `self` lives; `&mut self` makes this the only borrow through `self`, and the caller
+        // promises no other access to the bytes (this function's contract).
         let bytes = unsafe { std::slice::from_raw_parts_mut(map.as_mut_ptr(), map.len()) };
         let len = bytes.len();
         bytemuck::try_cast_slice_mut(bytes).map_err(|e| cast_error::<T>(e, len, self.path()))
@@ -593,10 +620,11 @@ impl MmapFile {
     /// Tells the kernel how the mapping will be used. A no-op where the platform has no
     /// `madvise` (Windows).
     ///
-    /// `DontNeed` drops this process's pages. In shared maps they come back unchanged from
-    /// the file or shared memory; in a `ReadOnly` map only never-written copies exist for the
-    /// API, so it reads the file again; in a `CopyOnWrite` map it would silently throw away
-    /// this process's writes, so there it does nothing.
+    /// `DontNeed` drops this process's pages. In shared maps (`ReadWrite`, anonymous) they come
+    /// back unchanged from the file or shared memory. A `ReadOnly` map is private: writes made
+    /// into it through [`as_mut_ptr`](Self::as_mut_ptr) are this process's copies, never the
+    /// file's, and `DontNeed` discards them (the pages read the file again). In a `CopyOnWrite`
+    /// map the writes are the point of the map, so there it does nothing.
     pub fn advise(&self, advice: Advice) -> Result<()> {
         self.advise_range(advice, 0, self.len())
     }
@@ -630,7 +658,8 @@ impl MmapFile {
 }
 
 /// An anonymous shared buffer of `count` elements of `T`, zero-filled: the Zig seed's
-/// `createSharedBuffer`. Use [`MmapFile::as_mut_slice`] to reach the elements.
+/// `createSharedBuffer`. Reach the elements with [`MmapFile::as_mut_slice`] (unsafe: see its
+/// contract) or [`MmapFile::as_mut_ptr`].
 pub fn create_shared_buffer<T: Pod>(count: usize) -> Result<MmapFile> {
     let bytes = count.checked_mul(std::mem::size_of::<T>()).ok_or_else(|| {
         Error::invalid_arg(format!("{count} elements overflow the address space"), None)
@@ -649,11 +678,13 @@ fn advise_map(map: &Map, mode: Mode, advice: Advice, offset: usize, len: usize) 
         Advice::WillNeed => A::WillNeed,
         Advice::DontNeed if mode == Mode::CopyOnWrite => return Ok(()),
         Advice::DontNeed => {
-            // SAFETY: MADV_DONTNEED may only change what memory reads for private pages that
-            // were written. ReadWrite and anonymous maps are shared: their pages come back from
-            // the page cache unchanged. ReadOnly maps are private, but nothing written through
-            // this crate's API lives in them (as_mut_slice refuses), so they read the file
-            // again, which is what they are meant to show. CopyOnWrite returned above.
+            // SAFETY: MADV_DONTNEED is unchecked in memmap2 because on private pages that were
+            // written it changes what the memory reads. ReadWrite and anonymous maps are shared:
+            // their pages come back unchanged. A ReadOnly map is private and its written pages
+            // (writes through as_mut_ptr: JavaScript writing into a read-only array's view) revert
+            // to the file's contents, which is the documented behaviour of 'r' (such writes are
+            // this process's scratch, never the file's). No Rust reference can observe the change:
+            // as_slice's contract forbids writes while a slice lives. CopyOnWrite returned above.
             return unsafe { map.unchecked_advise_range(UncheckedAdvice::DontNeed, offset, len) };
         }
     };
@@ -706,9 +737,9 @@ fn map_file(file: &File, opts: &mut MmapOptions, mode: Mode, path: &Path) -> Res
             // Private maps do not reserve swap for every page up front: a copy-on-write map of a
             // file larger than RAM + swap must still open (only written pages need memory).
             opts.no_reserve_swap();
-            // SAFETY: memmap2 marks this unsafe because the file may change underneath a `&[u8]`;
-            // we hand out only a raw map (`MmapRaw`), and slices are borrowed from it with their
-            // own contract in `as_slice`.
+            // SAFETY: memmap2 marks this unsafe because the file may change underneath the
+            // `&[u8]` its `MmapMut` derefs to. Only the raw map (`MmapRaw`) is kept, which hands
+            // out no reference; slices come from the unsafe `as_slice`, whose contract covers it.
             unsafe { opts.map_copy(file) }.map(MmapRaw::from)
         }
     };

@@ -4,11 +4,13 @@
 //! use memmap_core::{MmapFile, Mode, OpenOptions};
 //!
 //! let mut created = MmapFile::create("weights.bin", 8 * 1000)?;
-//! created.as_mut_slice::<f64>()?.fill(1.5);
+//! // SAFETY: no other map of weights.bin exists while the slice lives.
+//! unsafe { created.as_mut_slice::<f64>() }?.fill(1.5);
 //! created.flush()?;
 //!
 //! let map = OpenOptions::new().mode(Mode::ReadOnly).open("weights.bin")?;
-//! let sum: f64 = map.as_slice::<f64>()?.iter().sum();
+//! // SAFETY: nothing writes weights.bin while the slice lives.
+//! let sum: f64 = unsafe { map.as_slice::<f64>() }?.iter().sum();
 //! assert_eq!(sum, 1500.0);
 //! # Ok::<(), memmap_core::Error>(())
 //! ```

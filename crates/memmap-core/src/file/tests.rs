@@ -2,6 +2,20 @@ use std::fs;
 
 use super::*;
 
+/// `as_slice` for the tests: each test owns the files and memory it maps.
+fn read<T: bytemuck::Pod>(m: &MmapFile) -> Result<&[T]> {
+    // SAFETY: no test writes the bytes by another map while a slice of them lives (tests with
+    // two maps of one file use each slice within one statement).
+    unsafe { m.as_slice::<T>() }
+}
+
+/// `as_mut_slice` for the tests.
+fn write<T: bytemuck::Pod>(m: &mut MmapFile) -> Result<&mut [T]> {
+    // SAFETY: no test reads or writes the bytes by another map while this slice of them lives
+    // (tests with two maps of one file use each slice within one statement).
+    unsafe { m.as_mut_slice::<T>() }
+}
+
 fn dir() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
 }
@@ -17,8 +31,8 @@ fn create_makes_a_zeroed_file_of_exact_size_and_maps_it_read_write() {
     let mut m = MmapFile::create(&p, 80).unwrap();
     assert_eq!(m.len(), 80);
     assert_eq!(m.mode(), Mode::ReadWrite);
-    assert!(m.as_slice::<f64>().unwrap().iter().all(|&v| v == 0.0));
-    m.as_mut_slice::<f64>().unwrap()[9] = 2.5;
+    assert!(read::<f64>(&m).unwrap().iter().all(|&v| v == 0.0));
+    write::<f64>(&mut m).unwrap()[9] = 2.5;
     m.flush().unwrap();
     let bytes = fs::read(&p).unwrap();
     assert_eq!(bytes.len(), 80);
@@ -91,7 +105,7 @@ fn overwrite_replaces_without_disturbing_an_existing_mapping() {
     assert_eq!(new.len(), 8);
     assert_eq!(fs::metadata(&p).unwrap().len(), 8);
     // The old map still reads the old inode: no SIGBUS past the new, shorter end.
-    assert_eq!(old.as_slice::<f64>().unwrap(), &[1.0, 2.0, 3.0, 4.0]);
+    assert_eq!(read::<f64>(&old).unwrap(), &[1.0, 2.0, 3.0, 4.0]);
     let leftovers: Vec<_> = fs::read_dir(d.path()).unwrap().collect();
     assert_eq!(leftovers.len(), 1, "no temporary file left behind");
 }
@@ -110,7 +124,7 @@ fn overwrite_of_a_mapped_file_is_a_clear_error_on_windows() {
         .unwrap_err();
     assert_eq!(err.code(), "EBUSY");
     assert!(err.detail().contains("still maps"), "{err}");
-    assert_eq!(old.as_slice::<f64>().unwrap(), &[1.0, 2.0, 3.0, 4.0]);
+    assert_eq!(read::<f64>(&old).unwrap(), &[1.0, 2.0, 3.0, 4.0]);
     assert_eq!(fs::metadata(&p).unwrap().len(), 32);
     let leftovers: Vec<_> = fs::read_dir(d.path()).unwrap().collect();
     assert_eq!(leftovers.len(), 1, "no temporary file left behind");
@@ -127,11 +141,11 @@ fn windows_of_a_mapping_see_the_same_file() {
     for mode in [Mode::ReadOnly, Mode::ReadWrite] {
         let m = OpenOptions::new().mode(mode).offset(8).open(&p).unwrap();
         let mut w = m.window(16, 16).unwrap();
-        assert_eq!(w.as_slice::<f64>().unwrap(), &[4.0, 5.0]);
+        assert_eq!(read::<f64>(&w).unwrap(), &[4.0, 5.0]);
         assert_eq!(w.mode(), mode);
         if mode == Mode::ReadWrite {
-            w.as_mut_slice::<f64>().unwrap()[0] = 9.0;
-            assert_eq!(m.as_slice::<f64>().unwrap()[2], 9.0);
+            write::<f64>(&mut w).unwrap()[0] = 9.0;
+            assert_eq!(read::<f64>(&m).unwrap()[2], 9.0);
         }
         assert_eq!(m.window(32, 1).unwrap_err().code(), "ERR_MMAP_INVALID_ARG");
         assert!(m.window(32, 0).unwrap().is_empty());
@@ -149,14 +163,14 @@ fn named_regions_on_windows() {
     let name = format!("Local\\memmap-test-{}", std::process::id());
     let (region, mut a) = MmapFile::create_region(&name, 1000).unwrap();
     assert_eq!(a.len(), 1000);
-    a.as_mut_slice::<u8>().unwrap()[999] = 7;
+    write::<u8>(&mut a).unwrap()[999] = 7;
     assert_eq!(
         MmapFile::create_region(&name, 8).unwrap_err().code(),
         "EEXIST"
     );
     let b = MmapFile::open_region(&name, None).unwrap();
     assert_eq!(b.len(), 1000, "the exact size, not one rounded to pages");
-    assert_eq!(b.as_slice::<u8>().unwrap()[999], 7);
+    assert_eq!(read::<u8>(&b).unwrap()[999], 7);
     let e = MmapFile::open_region(&name, Some(5000)).unwrap_err();
     assert_eq!(e.code(), "ERR_MMAP_SIZE_MISMATCH");
     drop((a, b));
@@ -186,7 +200,7 @@ fn create_of_zero_bytes_is_an_empty_map() {
     let p = d.path().join("empty.bin");
     let mut m = MmapFile::create(&p, 0).unwrap();
     assert!(m.is_empty());
-    assert!(m.as_mut_slice::<f64>().unwrap().is_empty());
+    assert!(write::<f64>(&mut m).unwrap().is_empty());
     m.flush().unwrap();
     assert_eq!(fs::metadata(&p).unwrap().len(), 0);
 }
@@ -199,23 +213,23 @@ fn open_modes() {
 
     let mut rw = OpenOptions::new().mode(Mode::ReadWrite).open(&p).unwrap();
     let other = OpenOptions::new().mode(Mode::ReadOnly).open(&p).unwrap();
-    rw.as_mut_slice::<f64>().unwrap()[0] = 10.0;
+    write::<f64>(&mut rw).unwrap()[0] = 10.0;
     // Shared: a second mapping of the same file sees the write at once.
-    assert_eq!(other.as_slice::<f64>().unwrap()[0], 10.0);
+    assert_eq!(read::<f64>(&other).unwrap()[0], 10.0);
     rw.flush().unwrap();
 
     let mut cow = OpenOptions::new().mode(Mode::CopyOnWrite).open(&p).unwrap();
-    cow.as_mut_slice::<f64>().unwrap()[1] = 99.0;
+    write::<f64>(&mut cow).unwrap()[1] = 99.0;
     cow.flush().unwrap();
-    assert_eq!(cow.as_slice::<f64>().unwrap()[1], 99.0);
-    assert_eq!(other.as_slice::<f64>().unwrap()[1], 2.0);
+    assert_eq!(read::<f64>(&cow).unwrap()[1], 99.0);
+    assert_eq!(read::<f64>(&other).unwrap()[1], 2.0);
     drop(cow);
     let bytes = fs::read(&p).unwrap();
     assert_eq!(bytemuck::pod_read_unaligned::<f64>(&bytes[8..16]), 2.0);
 
     let mut ro = OpenOptions::new().mode(Mode::ReadOnly).open(&p).unwrap();
     assert_eq!(
-        ro.as_mut_slice::<f64>().unwrap_err().code(),
+        write::<f64>(&mut ro).unwrap_err().code(),
         "ERR_MMAP_READONLY"
     );
     assert_eq!(ro.flush().unwrap_err().code(), "ERR_MMAP_READONLY");
@@ -230,7 +244,7 @@ fn read_only_map_takes_a_raw_write_without_faulting_or_reaching_the_file() {
     let ro = OpenOptions::new().mode(Mode::ReadOnly).open(&p).unwrap();
     // SAFETY: the map is 8 writable (private) bytes; this is the stray write JS can make.
     unsafe { ro.as_mut_ptr().cast::<f64>().write(5.0) };
-    assert_eq!(ro.as_slice::<f64>().unwrap()[0], 5.0);
+    assert_eq!(read::<f64>(&ro).unwrap()[0], 5.0);
     assert_eq!(fs::read(&p).unwrap(), 1.0f64.to_le_bytes());
 }
 
@@ -240,9 +254,9 @@ fn open_with_offset_and_length() {
     let p = d.path().join("a.bin");
     write_f64(&p, &[0.0, 1.0, 2.0, 3.0, 4.0]);
     let m = OpenOptions::new().offset(8).len(24).open(&p).unwrap();
-    assert_eq!(m.as_slice::<f64>().unwrap(), &[1.0, 2.0, 3.0]);
+    assert_eq!(read::<f64>(&m).unwrap(), &[1.0, 2.0, 3.0]);
     let tail = OpenOptions::new().offset(16).open(&p).unwrap();
-    assert_eq!(tail.as_slice::<f64>().unwrap(), &[2.0, 3.0, 4.0]);
+    assert_eq!(read::<f64>(&tail).unwrap(), &[2.0, 3.0, 4.0]);
     let at_end = OpenOptions::new().offset(40).open(&p).unwrap();
     assert!(at_end.is_empty());
     let populated = OpenOptions::new().populate(true).open(&p).unwrap();
@@ -272,17 +286,14 @@ fn typed_slices_check_alignment_and_whole_elements() {
     let p = d.path().join("a.bin");
     fs::write(&p, [0u8; 20]).unwrap();
     let m = OpenOptions::new().offset(4).open(&p).unwrap();
-    assert_eq!(
-        m.as_slice::<f64>().unwrap_err().code(),
-        "ERR_MMAP_ALIGNMENT"
-    );
-    assert_eq!(m.as_slice::<u32>().unwrap().len(), 4);
+    assert_eq!(read::<f64>(&m).unwrap_err().code(), "ERR_MMAP_ALIGNMENT");
+    assert_eq!(read::<u32>(&m).unwrap().len(), 4);
     let whole = OpenOptions::new().open(&p).unwrap();
     assert_eq!(
-        whole.as_slice::<f64>().unwrap_err().code(),
+        read::<f64>(&whole).unwrap_err().code(),
         "ERR_MMAP_SIZE_MISMATCH"
     );
-    assert_eq!(whole.as_bytes().len(), 20);
+    assert_eq!(read::<u8>(&whole).unwrap().len(), 20);
 }
 
 #[test]
@@ -338,7 +349,7 @@ fn flush_variants() {
     let d = dir();
     let p = d.path().join("a.bin");
     let mut m = MmapFile::create(&p, 4096 * 3).unwrap();
-    m.as_mut_slice::<u8>().unwrap()[5000] = 7;
+    write::<u8>(&mut m).unwrap()[5000] = 7;
     m.flush_range(4096, 4096).unwrap();
     assert_eq!(fs::read(&p).unwrap()[5000], 7);
     m.flush_async().unwrap();
@@ -358,13 +369,13 @@ fn advice_of_every_kind_keeps_contents() {
     let d = dir();
     let p = d.path().join("a.bin");
     let mut m = MmapFile::create(&p, 4096 * 4).unwrap();
-    m.as_mut_slice::<u8>().unwrap()[100] = 9;
+    write::<u8>(&mut m).unwrap()[100] = 9;
     for a in Advice::ALL {
         m.advise(a).unwrap();
         m.advise_range(a, 4096, 4096).unwrap();
     }
     // Shared pages dropped by DONTNEED come back from the page cache with the write.
-    assert_eq!(m.as_slice::<u8>().unwrap()[100], 9);
+    assert_eq!(read::<u8>(&m).unwrap()[100], 9);
     assert_eq!(
         m.advise_range(Advice::Normal, 0, 4096 * 5)
             .unwrap_err()
@@ -374,9 +385,9 @@ fn advice_of_every_kind_keeps_contents() {
 
     // Copy-on-write pages hold this process's only copy of its writes: DONTNEED must not drop them.
     let mut cow = OpenOptions::new().mode(Mode::CopyOnWrite).open(&p).unwrap();
-    cow.as_mut_slice::<u8>().unwrap()[200] = 3;
+    write::<u8>(&mut cow).unwrap()[200] = 3;
     cow.advise(Advice::DontNeed).unwrap();
-    assert_eq!(cow.as_slice::<u8>().unwrap()[200], 3);
+    assert_eq!(read::<u8>(&cow).unwrap()[200], 3);
 
     let empty = MmapFile::create(d.path().join("e.bin"), 0).unwrap();
     empty.advise(Advice::WillNeed).unwrap();
@@ -388,13 +399,13 @@ fn shared_anonymous_memory_is_zeroed_writable_and_shared() {
     assert_eq!(m.len(), 8000);
     assert!(m.path().is_none());
     {
-        let s = m.as_mut_slice::<f64>().unwrap();
+        let s = write::<f64>(&mut m).unwrap();
         assert!(s.iter().all(|&v| v == 0.0));
         for (i, v) in s.iter_mut().enumerate() {
             *v = i as f64;
         }
     }
-    assert_eq!(m.as_slice::<f64>().unwrap()[999], 999.0);
+    assert_eq!(read::<f64>(&m).unwrap()[999], 999.0);
     m.flush().unwrap();
     assert!(create_shared_buffer::<u8>(0).unwrap().is_empty());
     assert_eq!(
@@ -421,7 +432,7 @@ fn shared_anonymous_memory_is_shared_with_a_forked_child() {
     let mut status = 0;
     // SAFETY: waiting for the child we just forked.
     unsafe { libc::waitpid(pid, &mut status, 0) };
-    assert_eq!(m.as_mut_slice::<u64>().unwrap()[3], 0xfeed);
+    assert_eq!(write::<u64>(&mut m).unwrap()[3], 0xfeed);
 }
 
 #[test]
@@ -431,21 +442,21 @@ fn sparse_files_past_4_gib_map_end_to_end() {
     let len: u64 = (5 << 30) + 8;
     {
         let mut m = MmapFile::create(&p, len).unwrap();
-        let s = m.as_mut_slice::<f64>().unwrap();
+        let s = write::<f64>(&mut m).unwrap();
         let last = s.len() - 1;
         s[last] = 42.0;
         m.flush().unwrap();
     }
     assert_eq!(fs::metadata(&p).unwrap().len(), len);
     let m = OpenOptions::new().mode(Mode::ReadOnly).open(&p).unwrap();
-    assert_eq!(*m.as_slice::<f64>().unwrap().last().unwrap(), 42.0);
+    assert_eq!(*read::<f64>(&m).unwrap().last().unwrap(), 42.0);
     // A window that starts past 4 GiB: 64-bit offsets end to end.
     let w = OpenOptions::new()
         .offset(len - 16)
         .len(16)
         .open(&p)
         .unwrap();
-    assert_eq!(w.as_slice::<f64>().unwrap(), &[0.0, 42.0]);
+    assert_eq!(read::<f64>(&w).unwrap(), &[0.0, 42.0]);
 }
 
 #[test]
@@ -468,6 +479,6 @@ fn private_maps_of_files_larger_than_memory_open() {
         }
         let m = opened.unwrap();
         assert_eq!(m.len(), 64 << 30);
-        assert_eq!(m.as_slice::<u8>().unwrap()[(64 << 30) - 1], 0);
+        assert_eq!(read::<u8>(&m).unwrap()[(64 << 30) - 1], 0);
     }
 }
