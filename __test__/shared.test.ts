@@ -43,6 +43,59 @@ function forkWorker(args: string[]): Promise<{ code: number | null; signal: Node
   })
 }
 
+/**
+ * A Node child running `code` (an ES module body; `m` is the package, `fs` node:fs, unless
+ * `loadPackage` is false), its stdout read line by line: `line()` is the next one, `exited` how
+ * it ended.
+ */
+function startChild(code: string, { loadPackage = true } = {}) {
+  const child = spawn(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `${loadPackage ? `import * as m from ${ENTRY}\n` : ''}import fs from 'node:fs'\n${code}`,
+    ],
+    { stdio: ['pipe', 'pipe', 'pipe'] },
+  )
+  let err = ''
+  child.stderr.on('data', (d) => (err += d))
+  const lines: string[] = []
+  const waiting: ((line: string) => void)[] = []
+  let buffered = ''
+  child.stdout.on('data', (d) => {
+    buffered += d
+    for (let i = buffered.indexOf('\n'); i >= 0; i = buffered.indexOf('\n')) {
+      const line = buffered.slice(0, i).trim()
+      buffered = buffered.slice(i + 1)
+      const next = waiting.shift()
+      if (next) next(line)
+      else lines.push(line)
+    }
+  })
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
+    child.on('exit', (code, signal) => done({ code, signal })),
+  )
+  const line = (): Promise<string> => {
+    const ready = lines.shift()
+    if (ready !== undefined) return Promise.resolve(ready)
+    return Promise.race([
+      new Promise<string>((done) => waiting.push(done)),
+      exited.then((how) => {
+        throw new Error(`child ended (${JSON.stringify(how)}) before a line; stderr:\n${err}`)
+      }),
+    ])
+  }
+  return { child, line, exited, stderr: () => err }
+}
+
+/** Removes a region a failed test may have left (the suite must leave none). */
+function cleanUp(path: string | undefined): void {
+  if (path === undefined || !regionExists(path)) return
+  if (WINDOWS) return // the name goes with the processes that hold it
+  unlinkSync(path)
+}
+
 describe('SharedMemoryArray.create', () => {
   it('makes a zero-filled 0600 region in /dev/shm under an unguessable name', () => {
     using shm = SharedMemoryArray.create({ shape: [100, 3], dtype: 'float32' })
@@ -317,6 +370,186 @@ describe('regions whose creator exits without unlink()', () => {
       expect(regionExists(path), signal).toBe(false)
     }
   })
+  it.skipIf(WINDOWS)(
+    posixTest(
+      'a program with its own SIGINT or SIGTERM listener keeps running with its regions, removed when it exits',
+      NOT_ON_WINDOWS.signals,
+    ),
+    async () => {
+      // The program's listener installed before the first region (SIGINT) and after it (SIGTERM).
+      for (const [signal, before] of [
+        ['SIGINT', true],
+        ['SIGTERM', false],
+      ] as const) {
+        const c = startChild(`
+          const handler = (s) => console.log('handled ' + s)
+          if (${before}) process.on('${signal}', handler)
+          const s = m.SharedMemoryArray.create({ shape: 4, dtype: 'int32' })
+          if (!${before}) process.on('${signal}', handler)
+          s.set(0, 42)
+          console.log(s.path)
+          // A line on stdin ends the program normally: nothing keeps the event loop alive after it.
+          process.stdin.once('data', () => process.stdin.destroy())`)
+        let path: string | undefined
+        try {
+          path = await c.line()
+          for (let n = 0; n < 2; n++) {
+            // Twice: the package's listener stays, and stays out of the way, for later signals.
+            c.child.kill(signal)
+            expect(await c.line()).toBe(`handled ${signal}`)
+            expect(regionExists(path), `${signal} #${n + 1}`).toBe(true)
+          }
+          using s = SharedMemoryArray.open(path, { dtype: 'int32' })
+          expect(s.get(0)).toBe(42)
+          c.child.stdin.write('bye\n')
+          expect(await c.exited).toEqual({ code: 0, signal: null })
+          expect(regionExists(path), signal).toBe(false)
+        } finally {
+          c.child.kill('SIGKILL')
+          cleanUp(path)
+        }
+      }
+    },
+  )
+
+  it.skipIf(WINDOWS)(
+    posixTest(
+      "a creator's exit leaves alone a region another process made since under the same name",
+      'a Windows name belongs to the mapping that holds it: it cannot be removed and made again while held',
+    ),
+    async () => {
+      for (const end of ['exit', 'SIGTERM'] as const) {
+        const name = `memmap-test-${process.pid}-taken-${end}`
+        // A creates the region, then waits.
+        const a = startChild(`
+          const s = m.SharedMemoryArray.create({ shape: 4, dtype: 'int32', name: '${name}' })
+          console.log(s.path)
+          process.stdin.once('data', () => process.exit(0))
+          setInterval(() => {}, 1000)`)
+        let path: string | undefined
+        try {
+          path = await a.line()
+          // B removes A's region and makes its own, persistent, under the same name.
+          const b = runChild(`
+            fs.unlinkSync(${JSON.stringify(path)})
+            const s = m.SharedMemoryArray.create({ shape: 8, dtype: 'int32', name: '${name}', persistent: true })
+            s.set(0, 99)`)
+          expectCleanExit(b)
+          if (end === 'exit') a.child.stdin.write('bye\n')
+          else a.child.kill('SIGTERM')
+          expect(await a.exited).toEqual(end === 'exit' ? { code: 0, signal: null } : { code: null, signal: 'SIGTERM' })
+          expect(regionExists(path), `A ended by ${end}`).toBe(true) // B's is still there
+          using s = SharedMemoryArray.open(path, { dtype: 'int32' })
+          expect([s.size, s.get(0)]).toEqual([8, 99])
+        } finally {
+          a.child.kill('SIGKILL')
+          cleanUp(path)
+        }
+      }
+    },
+  )
+
+  it.skipIf(WINDOWS)(
+    posixTest(
+      "unlink() of a region whose name another process took over since leaves the other's",
+      'a Windows name belongs to the mapping that holds it: it cannot be removed and made again while held',
+    ),
+    () => {
+      const name = `memmap-test-${process.pid}-taken`
+      const mine = SharedMemoryArray.create({ shape: 4, name })
+      unlinkSync(mine.path) // what another process may do; then it makes its own region there
+      writeFileSync(mine.path, 'theirs', { mode: 0o600 })
+      try {
+        mine.unlink()
+        expect(regionExists(mine.path)).toBe(true)
+      } finally {
+        unlinkSync(mine.path)
+      }
+    },
+  )
+})
+
+describe('regions created in worker threads belong to the process', () => {
+  /**
+   * A child process whose worker thread creates a region, then ends (`'returns'`) or is
+   * terminated; the main thread (which loads the package itself or not) prints the path once the
+   * worker is gone, then ends as `end` says: a line on stdin (normal exit, or `process.exit()`),
+   * or a signal from the test.
+   */
+  async function workerRegion(opts: {
+    mainLoads: boolean
+    worker: 'returns' | 'terminated'
+    end: 'normal' | 'exit' | 'SIGTERM'
+  }) {
+    // Dynamic imports only: the worker's code is a module or a script depending on its execArgv.
+    const workerCode = `Promise.all([import(${ENTRY}), import('node:worker_threads')]).then(([m, { parentPort }]) => {
+      const s = m.SharedMemoryArray.create({ shape: 4, dtype: 'int32' })
+      s.set(0, 7)
+      parentPort.postMessage(s.path)
+      ${opts.worker === 'terminated' ? 'setInterval(() => {}, 1000)' : ''}
+    })`
+    const c = startChild(
+      `
+      import { Worker } from 'node:worker_threads'
+      const w = new Worker(${JSON.stringify(workerCode)}, { eval: true })
+      const path = await new Promise((done) => w.once('message', done))
+      ${opts.worker === 'terminated' ? 'await w.terminate()' : "await new Promise((done) => w.once('exit', done))"}
+      // Signals are the main thread's: it listens once the process owns a region (told by the addon).
+      for (let i = 0; ${opts.end === 'SIGTERM'} && i < 200 && process.listenerCount('SIGTERM') === 0; i++) {
+        await new Promise((done) => setTimeout(done, 10))
+      }
+      console.log(path)
+      process.stdin.once('data', () => ${opts.end === 'exit' ? 'process.exit(0)' : 'process.stdin.destroy()'})`,
+      { loadPackage: opts.mainLoads },
+    )
+    return c
+  }
+
+  for (const mainLoads of [true, false]) {
+    const main = mainLoads ? 'the main thread uses the package too' : 'only the worker loads the package'
+    for (const worker of ['returns', 'terminated'] as const) {
+      it(`a region a worker created lives on after the worker ${worker === 'returns' ? 'ends' : 'is terminated'}, until the process exits (${main})`, async () => {
+        for (const end of ['normal', 'exit'] as const) {
+          const c = await workerRegion({ mainLoads, worker, end })
+          let path: string | undefined
+          try {
+            path = await c.line()
+            expect(path).toContain('memmap-')
+            expect(regionExists(path), `${end}: worker gone, process running`).toBe(true)
+            const s = SharedMemoryArray.open(path, { dtype: 'int32' })
+            expect(s.get(0)).toBe(7)
+            s.close()
+            c.child.stdin.write('bye\n')
+            expect(await c.exited, c.stderr()).toEqual({ code: 0, signal: null })
+            expect(regionExists(path), `${end}: process exited`).toBe(false)
+          } finally {
+            c.child.kill('SIGKILL')
+            cleanUp(path)
+          }
+        }
+      })
+    }
+  }
+
+  it.skipIf(WINDOWS)(
+    posixTest('a region a worker created is removed when a signal kills the process', NOT_ON_WINDOWS.signals),
+    async () => {
+      for (const worker of ['returns', 'terminated'] as const) {
+        const c = await workerRegion({ mainLoads: true, worker, end: 'SIGTERM' })
+        let path: string | undefined
+        try {
+          path = await c.line()
+          expect(regionExists(path)).toBe(true)
+          c.child.kill('SIGTERM')
+          expect(await c.exited).toEqual({ code: null, signal: 'SIGTERM' })
+          expect(regionExists(path), worker).toBe(false)
+        } finally {
+          c.child.kill('SIGKILL')
+          cleanUp(path)
+        }
+      }
+    },
+  )
 })
 
 describe('createSharedBuffer', () => {

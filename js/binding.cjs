@@ -835,5 +835,11 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.NativeFile = nativeBinding.NativeFile
 module.exports.NativeMap = nativeBinding.NativeMap
-module.exports.NativeRegion = nativeBinding.NativeRegion
+module.exports.createRegion = nativeBinding.createRegion
+module.exports.ownedRegionCount = nativeBinding.ownedRegionCount
+module.exports.ownRegion = nativeBinding.ownRegion
+module.exports.removeOwnedRegions = nativeBinding.removeOwnedRegions
+module.exports.unlinkOwnedRegion = nativeBinding.unlinkOwnedRegion
+module.exports.watchOwnedRegions = nativeBinding.watchOwnedRegions

@@ -10,6 +10,23 @@
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 /**
+ * An open regular file: read its header, then map part of it. Both come from this one open,
+ * so they are of the same file even if its path is replaced in between.
+ */
+export declare class NativeFile {
+  /** Opens `path` for mapping in `mode` ('r', 'r+' or 'c'). */
+  static open(path: string, mode: string): NativeFile
+  /** The file's size when it was opened. */
+  get size(): number
+  /** A copy of up to `length` bytes from the start of the file (fewer at its end). */
+  head(length: number): Buffer
+  /** Maps `length` bytes at `offset` (default: the rest of the file) in the mode of the open. */
+  map(offset: number, length?: number | undefined | null): NativeMap
+  /** Closes the file; maps made from it stay valid. Idempotent. */
+  close(): void
+}
+
+/**
  * One mapping. JavaScript takes ArrayBuffers over it (the whole of it, or windows where it is
  * larger than one buffer may be), builds views over them, and passes them all back to `close`
  * so that every view is detached before the memory goes away.
@@ -75,15 +92,34 @@ export declare class NativeMap {
 }
 
 /**
- * Holds a named shared-memory region (Windows) so that its name stays reachable while no map
- * of it is open: the creating process keeps one until `unlink()` or exit.
+ * Creates the named region `name` (Windows) of `length` zero bytes, held by the process until
+ * `unlinkOwnedRegion(name)` or exit; an existing name is `EEXIST`. Elsewhere regions are files,
+ * and this is `ERR_MMAP_INVALID_ARG`.
  */
-export declare class NativeRegion {
-  /**
-   * Creates the region `name` of `length` zero bytes; an existing name is `EEXIST`.
-   * Elsewhere than Windows regions are files, and this is `ERR_MMAP_INVALID_ARG`.
-   */
-  static create(name: string, length: number): NativeRegion
-  /** Lets the region go once no process maps it. Idempotent. */
-  release(): void
-}
+export declare function createRegion(name: string, length: number): void
+
+/** How many regions this process owns now, whichever thread created them. */
+export declare function ownedRegionCount(): number
+
+/**
+ * Records that this process owns the region file `path`, just created by this process: it is
+ * removed at `unlink()` or when the process exits, if it still is that file (device and inode).
+ * POSIX only.
+ */
+export declare function ownRegion(path: string): void
+
+/** Removes every region this process owns (what exit and signals do); returns how many it held. */
+export declare function removeOwnedRegions(): number
+
+/**
+ * If this process owns the region `path`: forgets it and removes its name (POSIX: only if it
+ * still names the file this process created; Windows: lets go of the handle, and the name goes
+ * once no process maps the region), then returns true. Otherwise false, and nothing happens.
+ */
+export declare function unlinkOwnedRegion(path: string): boolean
+
+/**
+ * `callback` (the main thread's) is called, later and on its thread, whenever the process goes
+ * from owning no region to owning some or back. One watcher per process: a new one replaces it.
+ */
+export declare function watchOwnedRegions(callback: () => void): void

@@ -1,7 +1,7 @@
 import { constants } from 'node:buffer'
 
 import { fromNative, invalidArg, native } from './errors.js'
-import { NativeMap } from './native.js'
+import { NativeFile, NativeMap } from './native.js'
 import { oneOf } from './validate.js'
 
 export type Mode = 'r' | 'r+' | 'c'
@@ -56,6 +56,33 @@ export class Mapping {
       path,
       true,
     )
+  }
+
+  /**
+   * Opens `path` once, hands `read` the file (to read a header from with `head()`), and maps
+   * what `read` returns of that same file: the header and the data cannot come from two files
+   * even if the path is replaced meanwhile. The mapper `read` gets maps `[offset, offset + length)`.
+   */
+  static openParsed<T>(
+    path: string,
+    mode: Mode,
+    read: (head: (length: number) => Uint8Array, size: number, map: (offset: number, length?: number) => Mapping) => T,
+  ): T {
+    const file = native(() => NativeFile.open(path, mode))
+    try {
+      return read(
+        (length) => native(() => file.head(length)),
+        native(() => file.size),
+        (offset, length) =>
+          new Mapping(
+            native(() => file.map(offset, length)),
+            path,
+            true,
+          ),
+      )
+    } finally {
+      file.close()
+    }
   }
 
   /** A named shared-memory region (Windows' backing of SharedMemoryArray), read-write. */

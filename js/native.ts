@@ -3,6 +3,9 @@ import binding = require('./binding.cjs')
 
 export type NativeMap = binding.NativeMap
 export const NativeMap = binding.NativeMap
+export type NativeFile = binding.NativeFile
+export const NativeFile = binding.NativeFile
 
-export type NativeRegion = binding.NativeRegion
-export const NativeRegion = binding.NativeRegion
+/** The process-wide registry of the shared-memory regions this process owns (src/owned.rs). */
+export const { createRegion, ownRegion, ownedRegionCount, removeOwnedRegions, unlinkOwnedRegion, watchOwnedRegions } =
+  binding

@@ -1,10 +1,10 @@
 import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs'
 
-import { MappedArray, MmapArray, product, toShape, type Shape } from './array.js'
+import { arrayFromInit, MappedArray, openInit, product, toShape, type MmapArray, type Shape } from './array.js'
 import { bytesOf, writeNewFile } from './binary.js'
 import { DTYPES, dtypeOfArray, toDType, type DTypeInfo, type TypedArray } from './dtype.js'
 import { fromFs, invalidArg, MmapError, mmapError } from './errors.js'
-import { MODES, type Mode } from './mapping.js'
+import { Mapping, MODES, type Mode } from './mapping.js'
 import { buildNpyHeader, NPY_MAX_HEADER, parseNpyHeader } from './npy-header.js'
 import { oneOf, options, toPath, type PathLike } from './validate.js'
 
@@ -39,32 +39,37 @@ export function openNpy(path: PathLike, opts?: OpenNpyOptions): MmapArray {
   const p = toPath(path)
   const o = options(opts, 'openNpy')
   const mode = oneOf('mode', o.mode ?? 'r', MODES, p)
-  const header = parseNpyHeader(readHead(p), p)
-  let dtype: DTypeInfo
-  try {
-    dtype = toDType(header.descr)
-  } catch {
-    throw mmapError(
-      'ERR_MMAP_FORMAT',
-      `unsupported .npy dtype '${header.descr}' (expected a little-endian bool, integer or float)`,
-      p,
-    )
-  }
-  if (!Number.isSafeInteger(header.shape.reduce((n, d) => n * d, dtype.itemsize))) {
-    throw mmapError(
-      'ERR_MMAP_FORMAT',
-      `.npy header declares more data than can be addressed (shape (${header.shape.join(', ')}) of ${dtype.name})`,
-      p,
-    )
-  }
-  if (header.dataOffset % dtype.itemsize !== 0) {
-    throw mmapError(
-      'ERR_MMAP_FORMAT',
-      `.npy data starts at byte ${header.dataOffset}, not aligned for ${dtype.name}`,
-      p,
-    )
-  }
-  return MmapArray.open(p, { dtype: dtype.name, shape: header.shape, offset: header.dataOffset, mode })
+  // The header and the data come from one open of the file: a file replaced meanwhile cannot
+  // pair one file's header with another's data.
+  return Mapping.openParsed(p, mode, (head, _size, map) => {
+    const header = parseNpyHeader(head(NPY_MAX_HEADER + 12), p)
+    let dtype: DTypeInfo
+    try {
+      dtype = toDType(header.descr)
+    } catch {
+      throw mmapError(
+        'ERR_MMAP_FORMAT',
+        `unsupported .npy dtype '${header.descr}' (expected a little-endian bool, integer or float)`,
+        p,
+      )
+    }
+    if (!Number.isSafeInteger(header.shape.reduce((n, d) => n * d, dtype.itemsize))) {
+      throw mmapError(
+        'ERR_MMAP_FORMAT',
+        `.npy header declares more data than can be addressed (shape (${header.shape.join(', ')}) of ${dtype.name})`,
+        p,
+      )
+    }
+    if (header.dataOffset % dtype.itemsize !== 0) {
+      throw mmapError(
+        'ERR_MMAP_FORMAT',
+        `.npy data starts at byte ${header.dataOffset}, not aligned for ${dtype.name}`,
+        p,
+      )
+    }
+    const opened = { dtype: dtype.name, shape: header.shape, offset: header.dataOffset, mode }
+    return arrayFromInit(openInit(p, opened, (_p, _mode, offset, length) => map(offset, length), p))
+  })
 }
 
 /** The first bytes of the file: enough for any header numpy itself would read. @internal */

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { unlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, win32 } from 'node:path'
+import { isMainThread } from 'node:worker_threads'
 
 import {
   arrayFromInit,
@@ -16,7 +17,14 @@ import {
 import { toDType, type DTypeLike } from './dtype.js'
 import { fromFs, invalidArg, native } from './errors.js'
 import { Mapping } from './mapping.js'
-import { NativeRegion } from './native.js'
+import {
+  createRegion,
+  ownedRegionCount,
+  ownRegion,
+  removeOwnedRegions,
+  unlinkOwnedRegion,
+  watchOwnedRegions,
+} from './native.js'
 import { describe, options, type PathLike } from './validate.js'
 
 export interface SharedCreateOptions {
@@ -28,8 +36,9 @@ export interface SharedCreateOptions {
    */
   name?: string
   /**
-   * Keep the region after this process exits. By default the creator removes the region's name
-   * when it exits (see README: processes still attached keep their memory).
+   * Keep the region after this process exits. By default the process that created the region
+   * (whichever of its threads did) removes its name when it exits (see README: processes still
+   * attached keep their memory).
    */
   persistent?: boolean
 }
@@ -53,41 +62,56 @@ export const SHARED_MEMORY_DIR = process.platform === 'linux' ? '/dev/shm' : WIN
 /** A region name on Windows: `Local\name` or `Global\name`, one level, no path. */
 const REGION_NAME = /^(?:Local|Global)\\[^\\/]+$/
 
-/**
- * Regions this process created and still owns: removed when it exits. On Windows the value
- * holds the region, which lives while some process holds or maps it: the exit itself lets go.
+/*
+ * Who removes a region: the process that created it, whichever of its threads did (see README,
+ * "Who removes a region"). The registry is native and process-wide (src/owned.rs): a worker's
+ * regions outlive the worker. It removes what is left when the process exits (an `atexit` hook:
+ * normal exit, process.exit(), uncaught exception). A signal that would kill the process runs no
+ * exit hook: the main thread listens for SIGINT, SIGTERM and SIGHUP while the process owns a
+ * region (worker threads receive no signals), and only where the program has no listener of its
+ * own. Windows needs none of this: a region there lives while some process holds it, and the
+ * exit lets go.
  */
-const owned = new Map<string, NativeRegion | undefined>()
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
+/** Marks our listeners, so that another copy of this module's are not taken for the program's. */
+const OURS = Symbol.for('memmap.sharedMemoryHook')
 let hooked = false
 
-function removeOwned(): void {
-  for (const path of owned.keys()) {
-    if (WINDOWS) continue
-    try {
-      unlinkSync(path)
-    } catch {
-      // Already gone (unlinked by another process): nothing to clean.
-    }
-  }
-  owned.clear()
-}
-
 /**
- * A signal that would kill the process skips 'exit' handlers. Clean up, then let the signal do
- * what it would have done, unless the program handles it itself.
+ * A signal whose only listeners are ours would kill the process: remove the regions, then let
+ * the signal do what it would have done. If the program listens too, it handles the signal: it
+ * keeps running and owns its exit, and the regions go when it exits.
  */
-function onSignal(signal: NodeJS.Signals): void {
-  removeOwned()
-  if (process.listenerCount(signal) === 0) process.kill(process.pid, signal)
+const onSignal = Object.assign(
+  (signal: NodeJS.Signals): void => {
+    if (process.listeners(signal).some((l) => !(OURS in l))) return
+    removeOwnedRegions()
+    unhook()
+    process.kill(process.pid, signal)
+  },
+  { [OURS]: true },
+)
+
+const onExit = Object.assign(() => void removeOwnedRegions(), { [OURS]: true })
+
+function unhook(): void {
+  hooked = false
+  process.off('exit', onExit)
+  for (const signal of SIGNALS) process.off(signal, onSignal)
 }
 
-function own(path: string, region: NativeRegion | undefined): void {
-  owned.set(path, region)
-  if (hooked) return
+/** Listens while the process owns a region (main thread); called from the native registry too. */
+function syncHooks(): void {
+  const want = ownedRegionCount() > 0
+  if (want === hooked) return
+  if (!want) return unhook()
   hooked = true
-  process.on('exit', removeOwned)
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, onSignal)
+  process.on('exit', onExit)
+  for (const signal of SIGNALS) process.on(signal, onSignal)
 }
+
+const HOOKS = isMainThread && !WINDOWS
+if (HOOKS) watchOwnedRegions(syncHooks)
 
 /**
  * An array in shared memory that other processes (for example children started with
@@ -95,9 +119,13 @@ function own(path: string, region: NativeRegion | undefined): void {
  * once; `flush()` is about durability, not visibility.
  */
 export class SharedMemoryArray extends MappedArray {
+  /** What unlink() removes: kept privately, so nothing done to the public members can redirect it. */
+  readonly #region: string
+
   /** @internal use SharedMemoryArray.create / open */
   private constructor(init: ArrayInit) {
     super(init)
+    this.#region = init.map.path
   }
 
   /** A new zero-filled region, mode 0600, created exclusively (never over an existing file or link). */
@@ -121,20 +149,33 @@ export class SharedMemoryArray extends MappedArray {
         )
       }
       const path = win32.join(SHARED_MEMORY_DIR, name)
-      const region = native(() => NativeRegion.create(path, bytes))
+      native(() => createRegion(path, bytes)) // held by the process until unlink() or exit
       let map: Mapping
       try {
         map = Mapping.openRegion(path, bytes)
       } catch (err) {
-        region.release()
+        unlinkOwnedRegion(path)
         throw err
       }
-      own(path, region)
       return new SharedMemoryArray({ map, dtype, shape })
     }
     const path = join(SHARED_MEMORY_DIR, name)
     const map = Mapping.create(path, bytes, false)
-    if (o.persistent !== true) own(path, undefined)
+    if (o.persistent !== true) {
+      try {
+        // Records the file's device and inode: at exit, the name is removed only if it is still ours.
+        native(() => ownRegion(path))
+      } catch (err) {
+        map.close()
+        try {
+          unlinkSync(path)
+        } catch {
+          // Gone already: nothing to undo.
+        }
+        throw err
+      }
+      if (HOOKS) syncHooks()
+    }
     return new SharedMemoryArray({ map, dtype, shape })
   }
 
@@ -150,19 +191,20 @@ export class SharedMemoryArray extends MappedArray {
     return new SharedMemoryArray(openInit(path, init))
   }
 
-  /** Closes, then removes the region's name: no process can open it any more. Idempotent. */
+  /**
+   * Closes, then removes the region's name: no process can open it any more. Idempotent. A region
+   * this process created is removed only while its name still names it (not one that another
+   * process made under the same name since).
+   */
   unlink(): void {
     this.close()
-    if (WINDOWS && REGION_NAME.test(this.path)) {
-      // The name goes with the last process that holds or maps the region (Windows keeps no
-      // name without an object): this process lets go of it.
-      owned.get(this.path)?.release()
-      owned.delete(this.path)
-      return
-    }
-    owned.delete(this.path)
+    const owned = native(() => unlinkOwnedRegion(this.#region))
+    if (HOOKS) syncHooks()
+    // Windows: the name goes with the last process that holds or maps the region (Windows keeps
+    // no name without an object); this process has let go of it if it held it.
+    if (owned || (WINDOWS && REGION_NAME.test(this.#region))) return
     try {
-      unlinkSync(this.path)
+      unlinkSync(this.#region)
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fromFs(err)
     }

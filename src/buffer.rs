@@ -2,7 +2,7 @@
 
 use std::ffi::c_void;
 use std::ptr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use napi::sys;
@@ -10,12 +10,16 @@ use napi::sys;
 use crate::error::{self, Result};
 use crate::mapping::Slot;
 
-/// What each buffer's finalizer gets: the mapping it keeps alive and where the buffer starts.
+/// What each buffer's finalizer gets: the mapping it keeps alive, where the buffer starts, and
+/// which buffer it is (a later buffer may start at the same offset).
 struct Hint {
     slot: Arc<Slot>,
     offset: usize,
-    finalized: Arc<AtomicBool>,
+    id: u64,
 }
+
+/// Tells buffers apart for the slot's attached set, across every mapping of the process.
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Wraps `len` bytes at `base + offset` in an ArrayBuffer that V8 neither copies nor frees.
 /// The buffer keeps `slot` (and so the mapping) alive until it is collected.
@@ -42,14 +46,15 @@ pub unsafe fn external(
         let status = unsafe { sys::napi_create_arraybuffer(env, 0, &mut unused, &mut value) };
         return check(status, "napi_create_arraybuffer").map(|()| value);
     }
-    let finalized = Arc::new(AtomicBool::new(false));
+    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     let hint = Box::into_raw(Box::new(Hint {
         slot: Arc::clone(slot),
         offset,
-        finalized: Arc::clone(&finalized),
+        id,
     }))
     .cast::<c_void>();
-    let status = if runtime_forbids_external_buffers_for_test() {
+    let refusal = refusal_for_test();
+    let status = if refusal != Refusal::None {
         sys::Status::napi_no_external_buffers_allowed
     } else {
         // SAFETY: env is live; the range is inside the mapping (caller's contract); `hint` is a
@@ -66,12 +71,14 @@ pub unsafe fn external(
         }
     };
     if status != sys::Status::napi_ok {
-        // Node may already have run the finalizer on failure (node::Buffer::New frees through
-        // it when the length is over its limit); the flag says whether the hint is still ours.
-        if !finalized.load(Ordering::SeqCst) {
-            // SAFETY: the finalizer has not run and never will for a buffer that was not
-            // created, so the leaked Box<Hint> is still ours, reclaimed once here.
-            drop(unsafe { Box::from_raw(hint.cast::<Hint>()) });
+        // The hint is leaked, never freed here: whether the finalizer already ran, runs later or
+        // never runs depends on the runtime (Node runs it synchronously on some failures; one
+        // that defers finalizers, as Bun does, would run it after a free here: a double free).
+        // The leak is one small Box and a reference to the slot, whose mapping `close()` still
+        // unmaps. If the finalizer does run, its `id` matches no attached buffer.
+        if refusal == Refusal::ThenFinalize {
+            // SAFETY: as a runtime that defers finalizers would, once, with the hint it was given.
+            unsafe { finalize(env, ptr::null_mut(), hint) };
         }
         if status == sys::Status::napi_no_external_buffers_allowed {
             return Err(error::own(
@@ -85,27 +92,41 @@ pub unsafe fn external(
             status,
         ));
     }
-    slot.attach(offset);
+    slot.attach(offset, id);
     Ok(value)
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    None,
+    /// Refuse, as Electron's V8 sandbox does.
+    Refuse,
+    /// Refuse, then run the finalizer after the failure was handled, as a runtime that defers
+    /// finalizers (Bun) may: the hint must not have been freed by then.
+    ThenFinalize,
+}
+
 /// Node cannot be made to refuse external buffers, so the test suite sets
-/// `MEMMAP_TEST_NO_EXTERNAL_BUFFERS=1` to drive the refusal branch above as Electron would.
-fn runtime_forbids_external_buffers_for_test() -> bool {
-    static FORBID: OnceLock<bool> = OnceLock::new();
-    *FORBID.get_or_init(|| {
-        std::env::var_os("MEMMAP_TEST_NO_EXTERNAL_BUFFERS").is_some_and(|v| v == "1")
-    })
+/// `MEMMAP_TEST_NO_EXTERNAL_BUFFERS` to `1` (refuse) or `late-finalizer` (refuse, then
+/// finalize) to drive the failure branch above.
+fn refusal_for_test() -> Refusal {
+    static REFUSAL: OnceLock<Refusal> = OnceLock::new();
+    *REFUSAL.get_or_init(
+        || match std::env::var("MEMMAP_TEST_NO_EXTERNAL_BUFFERS").as_deref() {
+            Ok("1") => Refusal::Refuse,
+            Ok("late-finalizer") => Refusal::ThenFinalize,
+            _ => Refusal::None,
+        },
+    )
 }
 
 /// Runs when V8 collects a buffer, possibly a turn after `close()` detached it. It only lets go
 /// of its reference: the mapping is unmapped by `close()`, or when nothing refers to it.
 unsafe extern "C" fn finalize(_env: sys::napi_env, _data: *mut c_void, hint: *mut c_void) {
-    // SAFETY: `hint` is the Box<Hint> leaked in `external`, and V8 calls the finalizer once
-    // per buffer.
+    // SAFETY: `hint` is the Box<Hint> leaked in `external`; V8 calls the finalizer at most once
+    // per buffer, and `external` never frees a hint itself.
     let hint = unsafe { Box::from_raw(hint.cast::<Hint>()) };
-    hint.finalized.store(true, Ordering::SeqCst);
-    hint.slot.detached(hint.offset);
+    hint.slot.detached(hint.offset, hint.id);
 }
 
 pub fn check(status: sys::napi_status, what: &str) -> Result<()> {

@@ -5,7 +5,14 @@
 mod args;
 mod buffer;
 mod error;
+mod file;
 mod mapping;
+mod owned;
 mod reduce;
 
-pub use mapping::{NativeMap, NativeRegion};
+pub use file::NativeFile;
+pub use mapping::NativeMap;
+pub use owned::{
+    create_region, own_region, owned_region_count, remove_owned_regions, unlink_owned_region,
+    watch_owned_regions,
+};

@@ -1,5 +1,5 @@
 use std::cell::{Cell, RefCell};
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -17,9 +17,10 @@ use crate::error::{self, IntoNapi, Result};
 /// background flush may hold one a little longer.
 pub struct Slot {
     map: RwLock<Option<Arc<MmapFile>>>,
-    /// Start offsets of the external buffers still attached: one buffer per start address
-    /// (V8 debug builds refuse two over the same pointer), and `close()` checks none is left.
-    attached: Mutex<HashSet<usize>>,
+    /// Start offsets of the external buffers still attached, with each buffer's id: one buffer
+    /// per start address (V8 debug builds refuse two over the same pointer), and `close()`
+    /// checks none is left.
+    attached: Mutex<HashMap<usize, u64>>,
 }
 
 impl Slot {
@@ -32,15 +33,25 @@ impl Slot {
         self.map.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    fn attached(&self) -> std::sync::MutexGuard<'_, HashSet<usize>> {
+    fn attached(&self) -> std::sync::MutexGuard<'_, HashMap<usize, u64>> {
         self.attached.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn attach(&self, offset: usize) {
-        self.attached().insert(offset);
+    pub fn attach(&self, offset: usize, id: u64) {
+        self.attached().insert(offset, id);
     }
 
-    pub fn detached(&self, offset: usize) {
+    /// The buffer `id` at `offset` is gone (collected): forget it, unless another buffer has
+    /// taken that offset since.
+    pub fn detached(&self, offset: usize, id: u64) {
+        let mut attached = self.attached();
+        if attached.get(&offset) == Some(&id) {
+            attached.remove(&offset);
+        }
+    }
+
+    /// `close()` detached the buffer at `offset`, whichever it was.
+    fn detached_at(&self, offset: usize) {
         self.attached().remove(&offset);
     }
 }
@@ -63,7 +74,7 @@ pub struct NativeMap {
 }
 
 impl NativeMap {
-    fn new(map: MmapFile) -> Self {
+    pub(crate) fn new(map: MmapFile) -> Self {
         NativeMap {
             pending: RefCell::new(None),
             len: map.len(),
@@ -71,7 +82,7 @@ impl NativeMap {
             path: map.path().map(|p| p.to_string_lossy().into_owned()),
             slot: Arc::new(Slot {
                 map: RwLock::new(Some(Arc::new(map))),
-                attached: Mutex::new(HashSet::new()),
+                attached: Mutex::new(HashMap::new()),
             }),
             closed: Cell::new(false),
         }
@@ -191,7 +202,7 @@ impl NativeMap {
                 self.path(),
             )));
         }
-        if len > 0 && self.slot.attached().contains(&offset) {
+        if len > 0 && self.slot.attached().contains_key(&offset) {
             return Err(error::own(
                 "ERR_MMAP_INTERNAL",
                 format!("a buffer at offset {offset} is already attached"),
@@ -292,7 +303,7 @@ impl NativeMap {
                 buffer
                     .detach()
                     .map_err(|e| error::own("ERR_MMAP_INTERNAL", format!("detach failed: {e}")))?;
-                self.slot.detached(at);
+                self.slot.detached_at(at);
             }
         }
         let left = self.slot.attached().len();
@@ -342,44 +353,11 @@ impl Task for FlushTask {
     }
 }
 
-/// Holds a named shared-memory region (Windows) so that its name stays reachable while no map
-/// of it is open: the creating process keeps one until `unlink()` or exit.
-#[napi]
-pub struct NativeRegion {
-    #[cfg(windows)]
-    held: std::cell::RefCell<Option<memmap_core::Region>>,
-}
-
-#[napi]
-impl NativeRegion {
-    /// Creates the region `name` of `length` zero bytes; an existing name is `EEXIST`.
-    /// Elsewhere than Windows regions are files, and this is `ERR_MMAP_INVALID_ARG`.
-    #[napi(factory)]
-    pub fn create(name: String, length: f64) -> Result<Self> {
-        let len = args::size("length", length).napi()?;
-        region::create(&name, len).napi()
-    }
-
-    /// Lets the region go once no process maps it. Idempotent.
-    #[napi]
-    pub fn release(&self) {
-        #[cfg(windows)]
-        self.held.borrow_mut().take();
-    }
-}
-
+/// Opening named shared-memory regions (Windows' backing of SharedMemoryArray). Creating one,
+/// and holding it for the process, is `crate::owned`.
 #[cfg(windows)]
 mod region {
-    use super::NativeRegion;
     use memmap_core::{MmapFile, Result};
-
-    pub fn create(name: &str, len: u64) -> Result<NativeRegion> {
-        let (held, map) = MmapFile::create_region(name, len)?;
-        drop(map);
-        Ok(NativeRegion {
-            held: std::cell::RefCell::new(Some(held)),
-        })
-    }
 
     pub fn open(name: &str, len: Option<u64>) -> Result<MmapFile> {
         MmapFile::open_region(name, len)
@@ -388,22 +366,13 @@ mod region {
 
 #[cfg(not(windows))]
 mod region {
-    use super::NativeRegion;
     use memmap_core::{Error, MmapFile, Result};
     use std::path::Path;
 
-    fn unsupported(name: &str) -> Error {
-        Error::invalid_arg(
+    pub fn open(name: &str, _: Option<u64>) -> Result<MmapFile> {
+        Err(Error::invalid_arg(
             "named shared-memory regions are the Windows backing; elsewhere regions are files",
             Some(Path::new(name)),
-        )
-    }
-
-    pub fn create(name: &str, _: u64) -> Result<NativeRegion> {
-        Err(unsupported(name))
-    }
-
-    pub fn open(name: &str, _: Option<u64>) -> Result<MmapFile> {
-        Err(unsupported(name))
+        ))
     }
 }

@@ -1,0 +1,78 @@
+use std::cell::RefCell;
+
+use memmap_core::{Error, Mode, OpenOptions, RegularFile};
+use napi::bindgen_prelude::Buffer;
+use napi_derive::napi;
+
+use crate::args;
+use crate::error::{self, IntoNapi, Result};
+use crate::mapping::NativeMap;
+
+/// An open regular file: read its header, then map part of it. Both come from this one open,
+/// so they are of the same file even if its path is replaced in between.
+#[napi]
+pub struct NativeFile {
+    file: RefCell<Option<RegularFile>>,
+    path: String,
+}
+
+#[napi]
+impl NativeFile {
+    /// Opens `path` for mapping in `mode` ('r', 'r+' or 'c').
+    #[napi(factory)]
+    pub fn open(path: String, mode: String) -> Result<Self> {
+        let file = mode
+            .parse::<Mode>()
+            .and_then(|m| RegularFile::open(&path, m))
+            .napi()?;
+        Ok(NativeFile {
+            file: RefCell::new(Some(file)),
+            path,
+        })
+    }
+
+    /// The file's size when it was opened.
+    #[napi(getter)]
+    pub fn size(&self) -> Result<f64> {
+        self.with(|f| Ok(f.size() as f64))
+    }
+
+    /// A copy of up to `length` bytes from the start of the file (fewer at its end).
+    #[napi]
+    pub fn head(&self, length: f64) -> Result<Buffer> {
+        let len = args::usize_of("length", length).napi()?;
+        self.with(|f| {
+            let mut buf = vec![0; len.min(usize::try_from(f.size()).unwrap_or(usize::MAX))];
+            let got = f.read_head(&mut buf).napi()?;
+            buf.truncate(got);
+            Ok(buf.into())
+        })
+    }
+
+    /// Maps `length` bytes at `offset` (default: the rest of the file) in the mode of the open.
+    #[napi]
+    pub fn map(&self, offset: f64, length: Option<f64>) -> Result<NativeMap> {
+        let mut o = OpenOptions::new();
+        o.offset(args::size("offset", offset).napi()?);
+        if let Some(l) = length {
+            o.len(args::size("length", l).napi()?);
+        }
+        self.with(|f| f.map(&o).map(NativeMap::new).napi())
+    }
+
+    /// Closes the file; maps made from it stay valid. Idempotent.
+    #[napi]
+    pub fn close(&self) {
+        self.file.borrow_mut().take();
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&RegularFile) -> Result<T>) -> Result<T> {
+        match self.file.borrow().as_ref() {
+            Some(file) => f(file),
+            None => Err(error::to_napi(&Error::closed(
+                "the file is closed",
+                Some(std::path::Path::new(&self.path)),
+            ))),
+        }
+    }
+}
