@@ -1,6 +1,7 @@
 import { DTYPES, dtypeOfArray, toDType, type DType, type DTypeInfo, type DTypeLike, type TypedArray } from './dtype.js'
 import { invalidArg, mmapError } from './errors.js'
-import { Mapping, MODES, type Advice, type Mode } from './mapping.js'
+import { assertOpen, MappedResource } from './lifecycle.js'
+import { Mapping, MODES, type Mode } from './mapping.js'
 import { describe, oneOf, options, size, toPath, type PathLike } from './validate.js'
 
 /** A shape: a length, or one non-negative safe integer per dimension. `[]` is a 0-d array (one element). */
@@ -64,21 +65,21 @@ export function arrayFromInit(init: ArrayInit): MmapArray {
   return new MmapArray(INTERNAL as unknown as string, init as unknown as OpenOptions)
 }
 
+const SHOWN = ['path', 'shape', 'dtype', 'mode', 'closed'] as const
+
 /**
  * What every mapped array has: `MmapArray` (a file) and `SharedMemoryArray` (shared memory)
  * extend it and add their own ways to create and open one.
  */
-export class MappedArray implements Disposable {
-  readonly path: string
-  readonly shape: readonly number[]
-  readonly dtype: DType
-  readonly mode: Mode
-  readonly ndim: number
-  /** Number of elements. */
-  readonly size: number
-  readonly itemsize: number
-  readonly byteLength: number
+export class MappedArray extends MappedResource {
+  // The public members are getters over private state, and the code below reads only the
+  // private state: assigning to a member (or shadowing it) cannot change what the array does.
   readonly #map: Mapping
+  readonly #path: string
+  /** Frozen: handed out as is. */
+  readonly #shape: readonly number[]
+  readonly #size: number
+  readonly #byteLength: number
   readonly #dtype: DTypeInfo
   /** The flat view of the whole mapping; undefined where one typed array cannot hold it. */
   readonly #array: TypedArray | undefined
@@ -96,26 +97,30 @@ export class MappedArray implements Disposable {
   /** The same for set(i, v): also writable, and storing a JS number as is (not bool, not 64-bit). */
   readonly #set1d: Float64Array | undefined
 
-  /** @internal */
+  /** @internal use `MmapArray`, `SharedMemoryArray` or `createSharedBuffer` */
   constructor(init: ArrayInit) {
+    // Only this package can make a Mapping: anything else is a caller constructing this class.
+    if (!((init as ArrayInit | undefined)?.map instanceof Mapping)) {
+      throw invalidArg(
+        'MappedArray is not constructed directly: use MmapArray.open/create/fromArray, new MmapArray(path, options), ' +
+          'SharedMemoryArray.create/open or createSharedBuffer',
+      )
+    }
     const { map, dtype, shape } = init
+    super(map, 'array', SHOWN)
     this.#map = map
     this.#dtype = dtype
-    this.path = map.path
-    this.shape = Object.freeze([...shape])
-    this.dtype = dtype.name
-    this.mode = map.mode
-    this.ndim = shape.length
-    this.size = product(shape)
-    this.itemsize = dtype.itemsize
-    this.byteLength = this.size * dtype.itemsize
+    this.#path = map.path
+    this.#shape = Object.freeze([...shape])
+    this.#size = product(shape)
+    this.#byteLength = this.#size * dtype.itemsize
     const strides: number[] = Array.from({ length: shape.length }, () => 0)
     for (let d = shape.length - 1, s = 1; d >= 0; d--) {
       strides[d] = s
       s *= shape[d]
     }
     this.#strides = strides
-    this.#array = wholeView(dtype, map, this.size)
+    this.#array = wholeView(dtype, map, this.#size)
     this.#get1d = shape.length === 1 ? this.#array : undefined
     this.#set1d =
       this.#get1d !== undefined && map.mode !== 'r' && !dtype.bigint && dtype.name !== 'bool'
@@ -126,17 +131,41 @@ export class MappedArray implements Disposable {
     this.#step = Math.floor(HALF_WINDOW / unit) * unit
   }
 
-  get readonly(): boolean {
-    return this.mode === 'r'
+  /** Absolute path of the file; for a SharedMemoryArray what another process opens; '' for anonymous memory. */
+  get path(): string {
+    return this.#path
   }
 
-  get closed(): boolean {
-    return this.#map.closed
+  /** One length per dimension, frozen. */
+  get shape(): readonly number[] {
+    return this.#shape
+  }
+
+  get dtype(): DType {
+    return this.#dtype.name
+  }
+
+  get ndim(): number {
+    return this.#shape.length
+  }
+
+  /** Number of elements. */
+  get size(): number {
+    return this.#size
+  }
+
+  /** Bytes per element. */
+  get itemsize(): number {
+    return this.#dtype.itemsize
+  }
+
+  get byteLength(): number {
+    return this.#byteLength
   }
 
   /** `shape[0]`, the number of rows (1 for a 0-d array, as there is one element). */
   get length(): number {
-    return this.ndim === 0 ? 1 : this.shape[0]
+    return this.#shape.length === 0 ? 1 : this.#shape[0]
   }
 
   /**
@@ -148,9 +177,9 @@ export class MappedArray implements Disposable {
     this.#live()
     if (this.#array === undefined) {
       throw invalidArg(
-        `${this.size} ${this.dtype} elements (${this.byteLength} bytes) is more than one typed array can hold here; ` +
-          `use chunks(), slice() of up to ${Math.floor(this.#step / this.itemsize)} elements, get()/set() or the reductions`,
-        this.path || undefined,
+        `${this.#size} ${this.#dtype.name} elements (${this.#byteLength} bytes) is more than one typed array can hold here; ` +
+          `use chunks(), slice() of up to ${Math.floor(this.#step / this.#dtype.itemsize)} elements, get()/set() or the reductions`,
+        this.#path || undefined,
       )
     }
     return this.#array
@@ -177,9 +206,9 @@ export class MappedArray implements Disposable {
     const flat = this.#flatIndex(index, index.length)
     const a = this.#array
     if (a !== undefined) return a[flat]
-    const byte = flat * this.itemsize
+    const byte = flat * this.#dtype.itemsize
     const k = Math.floor(byte / this.#step)
-    return this.#view(k)[(byte - k * this.#step) / this.itemsize]
+    return this.#view(k)[(byte - k * this.#step) / this.#dtype.itemsize]
   }
 
   /** `set(i, j, value)`: the indices, then the value. */
@@ -202,26 +231,26 @@ export class MappedArray implements Disposable {
     this.#live()
     this.#writable()
     const n = indexThenValue.length - 1
-    if (n < 0) throw invalidArg('set() needs the indices and then a value', this.path || undefined)
+    if (n < 0) throw invalidArg('set() needs the indices and then a value', this.#path || undefined)
     const flat = this.#flatIndex(indexThenValue as number[], n)
-    const value = toElement(indexThenValue[n], this.#dtype, this.path || undefined) as never
+    const value = toElement(indexThenValue[n], this.#dtype, this.#path || undefined) as never
     const a = this.#array
     if (a !== undefined) {
       a[flat] = value
       return
     }
-    const byte = flat * this.itemsize
+    const byte = flat * this.#dtype.itemsize
     const k = Math.floor(byte / this.#step)
-    this.#view(k)[(byte - k * this.#step) / this.itemsize] = value
+    this.#view(k)[(byte - k * this.#step) / this.#dtype.itemsize] = value
   }
 
   /** Rows `start..end` along axis 0 (Array.prototype.slice rules), flat and zero-copy. */
   slice(start?: number, end?: number): TypedArray {
     this.#live()
-    if (this.ndim === 0) throw invalidArg('a 0-d array has no rows to slice', this.path || undefined)
-    const rows = this.shape[0]
-    const s = bound('start', start, 0, rows, this.path)
-    const e = Math.max(s, bound('end', end, rows, rows, this.path))
+    if (this.#shape.length === 0) throw invalidArg('a 0-d array has no rows to slice', this.#path || undefined)
+    const rows = this.#shape[0]
+    const s = bound('start', start, 0, rows, this.#path)
+    const e = Math.max(s, bound('end', end, rows, rows, this.#path))
     const row = this.#strides[0]
     return this.#range(s * row, e * row)
   }
@@ -235,18 +264,18 @@ export class MappedArray implements Disposable {
    */
   *chunks(rows?: number): Generator<ArrayChunk, void, undefined> {
     this.#live()
-    if (this.ndim === 0) throw invalidArg('a 0-d array has no rows to walk', this.path || undefined)
-    const total = this.shape[0]
-    const rowBytes = this.#strides[0] * this.itemsize
+    if (this.#shape.length === 0) throw invalidArg('a 0-d array has no rows to walk', this.#path || undefined)
+    const total = this.#shape[0]
+    const rowBytes = this.#strides[0] * this.#dtype.itemsize
     let n =
-      rows === undefined ? Math.max(1, Math.floor(CHUNK_BYTES / Math.max(1, rowBytes))) : size('rows', rows, this.path)
-    if (n < 1) throw invalidArg('rows must be at least 1', this.path || undefined)
+      rows === undefined ? Math.max(1, Math.floor(CHUNK_BYTES / Math.max(1, rowBytes))) : size('rows', rows, this.#path)
+    if (n < 1) throw invalidArg('rows must be at least 1', this.#path || undefined)
     if (this.#array === undefined) n = Math.min(n, Math.max(1, Math.floor(this.#step / Math.max(1, rowBytes))))
     if (rowBytes > 0) this.#map.advise('sequential')
     // Windows cannot drop a file's pages from a mapping by advice (VirtualUnlock trims the
     // working set, but not everywhere: not under Wine): each chunk of a file there gets its own
     // mapping, unmapped as the loop moves on. A 'c' array's chunks must show its own writes.
-    const unmapBehind = process.platform === 'win32' && this.#map.isFile && this.mode !== 'c' && rowBytes > 0
+    const unmapBehind = process.platform === 'win32' && this.#map.isFile && this.#map.mode !== 'c' && rowBytes > 0
     let behind: Mapping | undefined
     try {
       for (let start = 0; start < total; start += n) {
@@ -275,13 +304,16 @@ export class MappedArray implements Disposable {
   fill(value: number | bigint | boolean): this {
     this.#live()
     this.#writable()
-    const v = toElement(value, this.#dtype, this.path || undefined)
+    const v = toElement(value, this.#dtype, this.#path || undefined)
     if (this.#array !== undefined) {
       fillArray(this.#array, v)
       return this
     }
-    for (let k = 0; k * this.#step < this.byteLength; k++) {
-      fillArray(this.#view(k).subarray(0, Math.min(this.#step, this.byteLength - k * this.#step) / this.itemsize), v)
+    for (let k = 0; k * this.#step < this.#byteLength; k++) {
+      fillArray(
+        this.#view(k).subarray(0, Math.min(this.#step, this.#byteLength - k * this.#step) / this.#dtype.itemsize),
+        v,
+      )
     }
     return this
   }
@@ -311,48 +343,18 @@ export class MappedArray implements Disposable {
     return this.#reduce('max')
   }
 
-  /** msync: the data is on disk when it returns. `'r'` arrays throw `ERR_MMAP_READONLY`. */
-  flush(): void {
-    this.#live()
-    this.#map.flush()
-  }
-
-  /** `flush()` on the thread pool. */
-  flushAsync(): Promise<void> {
-    try {
-      this.#live()
-    } catch (err) {
-      return Promise.reject(err)
-    }
-    return this.#map.flushAsync()
-  }
-
-  advise(advice: Advice): void {
-    this.#live()
-    this.#map.advise(advice)
-  }
-
   info(): ArrayInfo {
     return {
-      path: this.path,
-      shape: [...this.shape],
-      dtype: this.dtype,
-      byteLength: this.byteLength,
-      readonly: this.readonly,
+      path: this.#path,
+      shape: [...this.#shape],
+      dtype: this.#dtype.name,
+      byteLength: this.#byteLength,
+      readonly: this.#map.mode === 'r',
     }
-  }
-
-  /** Unmaps. `.array`, `slice()` results and every other view drop to length 0. Idempotent. */
-  close(): void {
-    this.#map.close()
-  }
-
-  [Symbol.dispose](): void {
-    this.close()
   }
 
   #live(): void {
-    if (this.#map.closed) throw mmapError('ERR_MMAP_CLOSED', 'the array is closed', this.path || undefined)
+    assertOpen(this.#map, 'array')
   }
 
   /** Window k as a typed array, made on first use. */
@@ -360,7 +362,7 @@ export class MappedArray implements Disposable {
     let v = this.#views[k]
     if (v === undefined) {
       const offset = k * this.#step
-      const bytes = Math.min(2 * this.#step, this.byteLength - offset)
+      const bytes = Math.min(2 * this.#step, this.#byteLength - offset)
       v = new this.#dtype.ctor(this.#map.window(offset, bytes))
       this.#views[k] = v
     }
@@ -370,37 +372,37 @@ export class MappedArray implements Disposable {
   /** Elements [from, to) as one zero-copy typed array. */
   #range(from: number, to: number): TypedArray {
     if (this.#array !== undefined) return this.#array.subarray(from, to)
-    const b0 = from * this.itemsize
-    const b1 = to * this.itemsize
+    const b0 = from * this.#dtype.itemsize
+    const b1 = to * this.#dtype.itemsize
     if (b1 - b0 > this.#step) {
       throw invalidArg(
-        `a view of ${to - from} elements is more than one window of this array holds (${this.#step / this.itemsize}); take smaller slices or use chunks()`,
-        this.path || undefined,
+        `a view of ${to - from} elements is more than one window of this array holds (${this.#step / this.#dtype.itemsize}); take smaller slices or use chunks()`,
+        this.#path || undefined,
       )
     }
     const k = Math.floor(b0 / this.#step)
     const base = k * this.#step
-    return this.#view(k).subarray((b0 - base) / this.itemsize, (b1 - base) / this.itemsize)
+    return this.#view(k).subarray((b0 - base) / this.#dtype.itemsize, (b1 - base) / this.#dtype.itemsize)
   }
 
   /** Native: vectorised, on every core for large arrays, numpy's numerics (see memmap-core). */
   #reduce(op: 'sum' | 'mean' | 'std' | 'min' | 'max'): number | bigint {
     this.#live()
-    return this.#map.reduce(this.dtype, op)
+    return this.#map.reduce(this.#dtype.name, op)
   }
 
   #writable(): void {
-    if (this.mode === 'r') {
-      throw mmapError('ERR_MMAP_READONLY', "the array was opened read-only (mode 'r')", this.path || undefined)
+    if (this.#map.mode === 'r') {
+      throw mmapError('ERR_MMAP_READONLY', "the array was opened read-only (mode 'r')", this.#path || undefined)
     }
   }
 
   #flatIndex(index: readonly unknown[], n: number): number {
-    const shape = this.shape
+    const shape = this.#shape
     if (n !== shape.length) {
       throw invalidArg(
         `expected ${shape.length} ${shape.length === 1 ? 'index' : 'indices'} for shape [${shape.join(', ')}], got ${n}`,
-        this.path || undefined,
+        this.#path || undefined,
       )
     }
     let flat = 0
@@ -410,7 +412,7 @@ export class MappedArray implements Disposable {
       if (!Number.isInteger(i) || i >= dim || i < -dim) {
         throw invalidArg(
           `index ${describe(index[d])} is out of bounds for axis ${d} with size ${dim}`,
-          this.path || undefined,
+          this.#path || undefined,
         )
       }
       if (i < 0) i += dim

@@ -74,13 +74,16 @@ const show = (v: unknown): unknown => (typeof v === 'bigint' ? v.toString() : v)
 function info(path: string, o: Options): Record<string, unknown> {
   const size = statSync(path).size
   if (isNpy(path)) {
+    // The dtype and shape are what openNpy makes of the header, so the rules (and their errors:
+    // an unsupported dtype is ERR_MMAP_FORMAT) have one owner.
+    using arr = openNpy(path)
     const h = parseNpyHeader(readHead(path), path)
     return {
       path,
       format: `npy ${h.version.join('.')}`,
       bytes: size,
-      dtype: toDType(h.descr, path).name,
-      shape: h.shape,
+      dtype: arr.dtype,
+      shape: [...arr.shape],
       dataOffset: h.dataOffset,
     }
   }

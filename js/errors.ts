@@ -9,6 +9,8 @@ export type ErrorCode =
   | 'ERR_MMAP_CLOSED'
   | 'ERR_MMAP_FORMAT'
   | 'ERR_MMAP_EXTERNAL_BUFFERS'
+  /** A bug in memmap or the runtime (Node-API refused a call no input should make fail): please report it. */
+  | 'ERR_MMAP_INTERNAL'
 
 export class MmapError extends Error {
   /** `ERR_MMAP_*`, or the OS error name `fs` would use (`ENOENT`, `EACCES`, `EEXIST`, ...). */
@@ -18,8 +20,8 @@ export class MmapError extends Error {
   /** The failing system call, for OS errors. */
   declare readonly syscall?: string
 
-  constructor(code: string, message: string, details: { path?: string; syscall?: string } = {}) {
-    super(message)
+  constructor(code: string, message: string, details: { path?: string; syscall?: string; cause?: unknown } = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause })
     this.name = 'MmapError'
     this.code = code
     if (details.path !== undefined) this.path = details.path
@@ -55,18 +57,21 @@ function description(code: string): string | undefined {
 
 /**
  * The binding throws errors whose message is a JSON payload (see `src/error.rs`); rebuild them
- * here, the one place that decides what a user sees. Anything else is rethrown untouched.
+ * here, the one place that decides what a user sees. Anything else a binding call throws (Node-API
+ * refusing an argument, say) is a bug of ours, not of the caller's: `ERR_MMAP_INTERNAL`, with the
+ * original error as its `cause`.
  * @internal
  */
-export function fromNative(err: unknown): unknown {
-  if (!(err instanceof Error)) return err
-  let payload: NativePayload
+export function fromNative(err: unknown): MmapError {
+  let payload: NativePayload | undefined
   try {
-    payload = JSON.parse(err.message) as NativePayload
+    payload = JSON.parse((err as Error).message) as NativePayload
   } catch {
-    return err
+    payload = undefined
   }
-  if (typeof payload?.code !== 'string' || typeof payload.message !== 'string') return err
+  if (!(err instanceof Error) || typeof payload?.code !== 'string' || typeof payload.message !== 'string') {
+    return internal(err)
+  }
   const path = payload.path ?? undefined
   const syscall = payload.syscall ?? undefined
   let message: string
@@ -78,6 +83,13 @@ export function fromNative(err: unknown): unknown {
     message = path === undefined ? payload.message : `${payload.message} (path '${path}')`
   }
   return new MmapError(payload.code, message, { path, syscall })
+}
+
+function internal(err: unknown): MmapError {
+  const what = err instanceof Error ? `${err.name}: ${err.message}` : String(err)
+  return new MmapError('ERR_MMAP_INTERNAL', `internal error in memmap, please report it with this message: ${what}`, {
+    cause: err,
+  })
 }
 
 /** An error thrown by `node:fs`, as an `MmapError` with the same code, path and syscall. @internal */

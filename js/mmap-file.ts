@@ -1,5 +1,6 @@
-import { invalidArg, mmapError } from './errors.js'
-import { Mapping, MODES, type Advice, type Mode } from './mapping.js'
+import { invalidArg } from './errors.js'
+import { MappedResource } from './lifecycle.js'
+import { Mapping, MODES, type Mode } from './mapping.js'
 import { oneOf, options, size, toPath, type PathLike } from './validate.js'
 
 export interface MmapFileOptions {
@@ -11,20 +12,25 @@ export interface MmapFileOptions {
   length?: number
 }
 
-/** Raw bytes of a file, mapped. */
-export class MmapFile implements Disposable {
-  /** The mapped bytes. After `close()` it (and every view of it) has length 0. */
-  readonly bytes: Uint8Array
-  readonly length: number
-  readonly mode: Mode
-  readonly path: string
-  readonly #map: Mapping
+const SHOWN = ['path', 'mode', 'length', 'closed', 'bytes'] as const
 
-  /** @internal use `mmapFile()` */
-  constructor(map: Mapping) {
+/**
+ * Raw bytes of a file, mapped. Close it with `close()` or a `using` declaration. `closed`,
+ * `flush()`, `flushAsync()`, `advise()`, `close()` and `[Symbol.dispose]()` follow the same
+ * rules as on `MmapArray`.
+ */
+export class MmapFile extends MappedResource {
+  // Members are getters over private state: assigning to them cannot change what the map does.
+  readonly #map: Mapping
+  readonly #bytes: Uint8Array
+
+  /** The same as `mmapFile(path, options)`. */
+  constructor(path: PathLike, opts?: MmapFileOptions) {
+    const map = openFile(path, opts)
+    super(map, 'map', SHOWN)
     this.#map = map
     try {
-      this.bytes = new Uint8Array(map.buffer)
+      this.#bytes = new Uint8Array(map.buffer)
     } catch (err) {
       map.close()
       if (!(err instanceof RangeError)) throw err
@@ -33,56 +39,34 @@ export class MmapFile implements Disposable {
         map.path,
       )
     }
-    this.length = map.byteLength
-    this.mode = map.mode
-    this.path = map.path
   }
 
-  get closed(): boolean {
-    return this.#map.closed
+  /** The mapped bytes. After `close()` it (and every view of it) has length 0. */
+  get bytes(): Uint8Array {
+    return this.#bytes
   }
 
-  get readonly(): boolean {
-    return this.mode === 'r'
+  /** Bytes mapped (it stays the same after `close()`). */
+  get length(): number {
+    return this.#map.byteLength
   }
 
-  /** Writes changes to the file and waits for the disk. `'r'` maps throw `ERR_MMAP_READONLY`. */
-  flush(): void {
-    this.#live()
-    this.#map.flush()
-  }
-
-  /** `flush()` on a background thread. */
-  flushAsync(): Promise<void> {
-    this.#live()
-    return this.#map.flushAsync()
-  }
-
-  advise(advice: Advice): void {
-    this.#live()
-    this.#map.advise(advice)
-  }
-
-  /** Unmaps. `bytes` and every view made from it drop to length 0. Idempotent. */
-  close(): void {
-    this.#map.close()
-  }
-
-  [Symbol.dispose](): void {
-    this.close()
-  }
-
-  #live(): void {
-    if (this.#map.closed) throw mmapError('ERR_MMAP_CLOSED', 'the map is closed', this.path)
+  /** The absolute path of the file. */
+  get path(): string {
+    return this.#map.path
   }
 }
 
 /** Maps a file (or the window `offset .. offset + length` of it) as raw bytes. */
 export function mmapFile(path: PathLike, opts?: MmapFileOptions): MmapFile {
+  return new MmapFile(path, opts)
+}
+
+function openFile(path: PathLike, opts: MmapFileOptions | undefined): Mapping {
   const p = toPath(path)
   const o = options(opts, 'mmapFile')
   const mode = oneOf('mode', o.mode ?? 'r', MODES, p)
   const offset = size('offset', o.offset ?? 0, p)
   const length = o.length === undefined ? undefined : size('length', o.length, p)
-  return new MmapFile(Mapping.open(p, mode, offset, length))
+  return Mapping.open(p, mode, offset, length)
 }
