@@ -1,17 +1,27 @@
-import { symlinkSync, writeFileSync } from 'node:fs'
+import { appendFileSync, linkSync, renameSync, symlinkSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 import { describe, expect, it } from 'vitest'
 
-import { MmapCache } from '../dist/index.mjs'
+import { MmapCache, MmapError } from '../dist/index.mjs'
 import { NOT_ON_WINDOWS, posixTest, tempDir, thrown, WINDOWS } from './helpers'
 
 const dir = tempDir()
+const f64 = (values: number[]): Uint8Array => new Uint8Array(new Float64Array(values).buffer)
 const files = Array.from({ length: 5 }, (_, i) => {
   const p = join(dir, `c${i}.bin`)
-  writeFileSync(p, new Uint8Array(new Float64Array([i, i + 1, i + 2, i + 3]).buffer))
+  writeFileSync(p, f64([i, i + 1, i + 2, i + 3]))
   return p
 })
+let fresh = 0
+/** A new file of float64 `values`, for a test that changes files under the cache. */
+const file = (values: number[]): string => {
+  const p = join(dir, `f${fresh++}.bin`)
+  writeFileSync(p, f64(values))
+  return p
+}
+/** Why the tests that change a file the cache maps skip on Windows. */
+const MAPPED = 'Windows refuses to delete, replace or truncate a file while it is mapped'
 
 describe('MmapCache', () => {
   it('a hit returns the same object and does not reopen', () => {
@@ -38,7 +48,7 @@ describe('MmapCache', () => {
     expect(cache.size).toBe(3)
   })
 
-  it('keys by real path, dtype, shape, mode and offset', () => {
+  it('keys by file, dtype, shape, mode and offset', () => {
     using cache = new MmapCache()
     const base = cache.getOrCreate(files[0], { dtype: 'float64' })
     expect(cache.getOrCreate(files[0], { dtype: 'f8' })).toBe(base) // same dtype, other spelling
@@ -127,4 +137,160 @@ describe('MmapCache', () => {
     expect(thrown(() => cache.getOrCreate(files[0], { mode: 'x' as never })).code).toBe('ERR_MMAP_INVALID_ARG')
     expect(cache.size).toBe(0)
   })
+
+  it('a hit validates options as a miss does: wrong types are ERR_MMAP_INVALID_ARG, cached or not', () => {
+    // Pairs of a valid spelling, cached first, and an invalid one that a lookup keyed by the
+    // options' string values took for it.
+    const cases: [object, object][] = [
+      [{ offset: 0 }, { offset: '0' }],
+      [{ offset: 0 }, { offset: [0] }],
+      [{ shape: [2, 2] }, { shape: ['2', '2'] }],
+      [{ shape: [2, 2] }, { shape: '2,2' }],
+      [{ shape: [2, 2] }, { shape: [[2], [2]] }],
+      [{ mode: 'r' }, { mode: 'x' }],
+      [{ mode: 'r' }, { mode: ['r'] }],
+      [{ dtype: 'float64' }, { dtype: 'nope' }],
+      [{ dtype: 'float64' }, { dtype: { toString: () => 'float64' } }],
+    ]
+    using cache = new MmapCache()
+    for (const [good, bad] of cases) {
+      const what = JSON.stringify(bad) ?? String(bad)
+      const cold = thrown(() => new MmapCache().getOrCreate(files[0], bad as never))
+      expect(cold, `cold ${what}`).toBeInstanceOf(MmapError)
+      expect(cold.code, `cold ${what}`).toBe('ERR_MMAP_INVALID_ARG')
+      const a = cache.getOrCreate(files[0], good)
+      expect(cache.getOrCreate(files[0], good)).toBe(a) // a hit
+      const warm = thrown(() => cache.getOrCreate(files[0], bad as never))
+      expect(warm, `after a hit ${what}`).toBeInstanceOf(MmapError)
+      expect(warm.code, `after a hit ${what}`).toBe('ERR_MMAP_INVALID_ARG')
+      expect(thrown(() => cache.has(files[0], bad as never)).code, `has ${what}`).toBe('ERR_MMAP_INVALID_ARG')
+      expect(a.closed).toBe(false)
+    }
+    expect(cache.size).toBe(2) // the defaults' view and the [2, 2] one
+  })
+
+  it("a hard link shares its file's entries, and has()/delete() through it see them", () => {
+    using cache = new MmapCache()
+    const p = file([1, 2, 3, 4])
+    const hard = join(dir, 'hard-link.bin')
+    linkSync(p, hard)
+    const a = cache.getOrCreate(p)
+    expect(cache.getOrCreate(hard)).toBe(a) // one file (device and inode), one entry
+    expect(cache.has(hard)).toBe(true)
+    expect(cache.size).toBe(1)
+    expect(cache.delete(hard)).toBe(true)
+    expect([a.closed, cache.size, cache.has(p)]).toEqual([true, 0, false])
+  })
+
+  it.skipIf(WINDOWS)(
+    posixTest('a re-pointed symlink opens its new target, for new and for cached views', NOT_ON_WINDOWS.symlinks),
+    () => {
+      using cache = new MmapCache()
+      const [a, b] = [file([10, 11, 12, 13]), file([20, 21, 22, 23])]
+      const link = join(dir, 'moving-link.bin')
+      symlinkSync(a, link)
+      const old = cache.getOrCreate(link)
+      expect(old.get(0)).toBe(10)
+      unlinkSync(link)
+      symlinkSync(b, link)
+      const view = cache.getOrCreate(link, { shape: [2, 2] }) // not cached yet
+      expect([view.get(0, 0), view.get(1, 1)]).toEqual([20, 23])
+      const again = cache.getOrCreate(link) // cached before, through the link to a
+      expect(again).not.toBe(old)
+      expect([...again.array]).toEqual([20, 21, 22, 23])
+      expect(old.closed).toBe(true) // only the link reached a's view, and it no longer does
+      expect(cache.size).toBe(2)
+    },
+  )
+
+  it.skipIf(WINDOWS)(
+    posixTest("a symlink shares its target's entry, also after it is re-pointed", NOT_ON_WINDOWS.symlinks),
+    () => {
+      using cache = new MmapCache()
+      const [a, b] = [file([1, 2]), file([3, 4])]
+      const link = join(dir, 'shared-link.bin')
+      symlinkSync(a, link)
+      const viaLink = cache.getOrCreate(link)
+      expect(cache.getOrCreate(a)).toBe(viaLink)
+      const direct = cache.getOrCreate(b)
+      unlinkSync(link)
+      symlinkSync(b, link)
+      expect(cache.getOrCreate(link)).toBe(direct)
+      expect(cache.has(link)).toBe(true)
+      // a is still reached by its own path, so its view stays open and cached
+      expect(viaLink.closed).toBe(false)
+      expect(cache.getOrCreate(a)).toBe(viaLink)
+      expect(cache.size).toBe(2)
+    },
+  )
+
+  it.skipIf(WINDOWS)(posixTest('a deleted file: has() and delete() are false, getOrCreate() is ENOENT', MAPPED), () => {
+    using cache = new MmapCache()
+    const p = file([1, 2, 3, 4])
+    const a = cache.getOrCreate(p)
+    unlinkSync(p)
+    expect(cache.has(p)).toBe(false)
+    expect(a.closed).toBe(false) // has() closes nothing
+    const err = thrown(() => cache.getOrCreate(p))
+    expect(err).toBeInstanceOf(MmapError)
+    expect(err).toMatchObject({ code: 'ENOENT', path: p, syscall: 'stat' })
+    expect([a.closed, cache.size]).toEqual([true, 0]) // the file is gone: its view is closed
+    expect(cache.delete(p)).toBe(false)
+  })
+
+  it.skipIf(WINDOWS)(posixTest('a file replaced by a rename is opened afresh', MAPPED), () => {
+    using cache = new MmapCache()
+    const p = file([1, 2, 3, 4])
+    const a = cache.getOrCreate(p)
+    const next = file([5, 6, 7, 8])
+    renameSync(next, p)
+    expect(cache.has(p)).toBe(false)
+    const b = cache.getOrCreate(p)
+    expect(b).not.toBe(a)
+    expect([...b.array]).toEqual([5, 6, 7, 8])
+    expect(a.closed).toBe(true) // no path reaches the old file any more
+    expect(cache.getOrCreate(p)).toBe(b)
+    expect(cache.size).toBe(1)
+  })
+
+  it.skipIf(WINDOWS)(posixTest("a replaced file's views stay while a hard link still reaches them", MAPPED), () => {
+    using cache = new MmapCache()
+    const p = file([1, 2, 3, 4])
+    const hard = join(dir, 'keeps-old.bin')
+    linkSync(p, hard)
+    const a = cache.getOrCreate(p)
+    expect(cache.getOrCreate(hard)).toBe(a)
+    renameSync(file([5, 6, 7, 8]), p)
+    const b = cache.getOrCreate(p)
+    expect([...b.array]).toEqual([5, 6, 7, 8])
+    expect(a.closed).toBe(false)
+    expect(cache.getOrCreate(hard)).toBe(a)
+    expect([...a.array]).toEqual([1, 2, 3, 4])
+    expect(cache.size).toBe(2)
+  })
+
+  it.skipIf(WINDOWS)(
+    posixTest('a file grown or truncated in place: views without a shape follow its length', MAPPED),
+    () => {
+      using cache = new MmapCache()
+      const p = file([1, 2, 3, 4])
+      const a = cache.getOrCreate(p)
+      const head = cache.getOrCreate(p, { shape: [2] })
+      appendFileSync(p, f64([5, 6, 7, 8]))
+      expect(cache.has(p, {})).toBe(false) // the cached view has the old length
+      const grown = cache.getOrCreate(p)
+      expect(grown).not.toBe(a)
+      expect(grown.length).toBe(8)
+      expect(grown.get(7)).toBe(8)
+      expect(a.closed).toBe(true)
+      expect(cache.getOrCreate(p, { shape: [2] })).toBe(head) // the file still holds it
+      truncateSync(p, 8)
+      const shrunk = cache.getOrCreate(p)
+      expect([...shrunk.array]).toEqual([1])
+      expect(head.closed).toBe(true) // the file no longer holds it: never handed out again
+      expect(cache.has(p, { shape: [2] })).toBe(false)
+      expect(thrown(() => cache.getOrCreate(p, { shape: [2] })).code).toBe('ERR_MMAP_SIZE_MISMATCH')
+      expect(cache.size).toBe(1)
+    },
+  )
 })
