@@ -443,12 +443,10 @@ export class MmapArray extends MappedArray {
     const fillValue = o.fill == null ? undefined : toElement(o.fill, dtype, p)
     // A new file reads as zeros already: only another value (-0 included) needs writing.
     const fill = fillValue !== undefined && !Object.is(fillValue, 0) && fillValue !== 0n
-    let arr: MmapArray | undefined
-    Mapping.create(p, product(shape) * dtype.itemsize, overwrite, (map) => {
-      arr = arrayFromInit({ map, dtype, shape })
-      if (fill) arr.fill(fillValue as number | bigint)
-    })
-    return arr as MmapArray
+    const write = (map: Mapping): void => {
+      if (fill) arrayFromInit({ map, dtype, shape }).fill(fillValue as number | bigint)
+    }
+    return arrayFromInit({ map: Mapping.create(p, product(shape) * dtype.itemsize, overwrite, write), dtype, shape })
   }
 
   /** Maps an existing file. */
@@ -475,12 +473,8 @@ export class MmapArray extends MappedArray {
     const overwrite = flag('overwrite', o.overwrite, p)
     // Written beside the path and renamed into place once complete and flushed: a value that
     // cannot convert leaves no file behind and an overwritten file untouched.
-    let arr: MmapArray | undefined
-    Mapping.create(p, product(shape) * dtype.itemsize, overwrite, (map) => {
-      arr = arrayFromInit({ map, dtype, shape })
-      copyInto(arr.array, src.values, dtype, p)
-    })
-    return arr as MmapArray
+    const write = (map: Mapping): void => copyInto(arrayFromInit({ map, dtype, shape }).array, src.values, dtype, p)
+    return arrayFromInit({ map: Mapping.create(p, product(shape) * dtype.itemsize, overwrite, write), dtype, shape })
   }
 }
 

@@ -44,11 +44,12 @@ export declare class NativeMap {
    */
   static create(path: string, length: number, overwrite: boolean): NativeMap
   /**
-   * Flushes a created file to disk and renames it to its path: a reader sees the old file or
-   * all of the new one. On failure the new file is removed and the map is left open for
-   * `close()`. An error if there is nothing to commit.
+   * Puts a created file at its path: detaches `buffers` (as `close` does), flushes the file
+   * to disk, unmaps it, renames it into place, and returns a new map of it there. A reader
+   * sees the old file or all of the new one. This map is closed afterwards, whatever happens;
+   * on failure the new file is removed.
    */
-  commit(): void
+  commit(buffers: Array<ArrayBuffer>): NativeMap
   /** Zero-filled anonymous memory, shared (MAP_SHARED), with no file. */
   static anonymous(length: number): NativeMap
   /**

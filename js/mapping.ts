@@ -96,24 +96,26 @@ export class Mapping {
 
   /**
    * A new file of `byteLength` bytes, zero-filled, mapped read-write. It is built beside `path`
-   * under a temporary name: `write` fills it in, then it is flushed to disk and renamed to
-   * `path` in one step, so a reader of `path` sees the old file or all of the new one. If
-   * anything fails, `write` included, the new file is removed and `path` is as it was.
+   * under a temporary name: `write` fills it in (through the mapping it is given, closed after),
+   * then it is flushed to disk and renamed to `path` in one step, and the returned mapping is of
+   * the file there. A reader of `path` sees the old file or all of the new one. If anything
+   * fails, `write` included, the new file is removed and `path` is as it was.
    */
   static create(path: string, byteLength: number, overwrite: boolean, write?: (map: Mapping) => void): Mapping {
-    const map = new Mapping(
+    const staged = new Mapping(
       native(() => NativeMap.create(path, byteLength, overwrite)),
       path,
       true,
     )
     try {
-      write?.(map)
-      native(() => map.#native.commit())
+      write?.(staged)
+      const placed = native(() => staged.#native.commit(staged.#release()))
+      staged.#closed = true
+      return new Mapping(placed, path, true)
     } catch (err) {
-      map.close()
+      staged.close()
       throw err
     }
-    return map
   }
 
   static anonymous(byteLength: number): Mapping {
@@ -193,12 +195,18 @@ export class Mapping {
   }
 
   close(): void {
+    const buffers = this.#release()
+    native(() => this.#native.close(buffers))
+    this.#closed = true
+    this.#windows.clear()
+  }
+
+  /** Closes the children and lists every buffer over the mapping, for the native side to detach. */
+  #release(): ArrayBuffer[] {
     for (const child of this.#children) child.close()
     this.#children.clear()
     const buffers = [...this.#windows.values()]
     if (this.#whole !== undefined) buffers.push(this.#whole)
-    native(() => this.#native.close(buffers))
-    this.#closed = true
-    this.#windows.clear()
+    return buffers
   }
 }

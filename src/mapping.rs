@@ -137,20 +137,37 @@ impl NativeMap {
         Ok(native)
     }
 
-    /// Flushes a created file to disk and renames it to its path: a reader sees the old file or
-    /// all of the new one. On failure the new file is removed and the map is left open for
-    /// `close()`. An error if there is nothing to commit.
+    /// Puts a created file at its path: detaches `buffers` (as `close` does), flushes the file
+    /// to disk, unmaps it, renames it into place, and returns a new map of it there. A reader
+    /// sees the old file or all of the new one. This map is closed afterwards, whatever happens;
+    /// on failure the new file is removed.
     #[napi]
-    pub fn commit(&self) -> Result<()> {
-        let map = self.live()?;
-        let Some(pending) = self.pending.borrow_mut().take() else {
+    pub fn commit(&self, buffers: Vec<ArrayBuffer>) -> Result<NativeMap> {
+        if self.pending.borrow().is_none() || self.closed.get() {
             return Err(error::own(
                 "ERR_MMAP_INTERNAL",
-                "commit() of a map that was not created or was already committed",
+                "commit() of a map that was not created, was already committed, or is closed",
+            ));
+        }
+        let pending = self.pending.borrow_mut().take();
+        self.detach(buffers)?;
+        let taken = self
+            .slot
+            .map
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        self.closed.set(true);
+        let (Some(pending), Some(map)) = (pending, taken) else {
+            return Err(error::own("ERR_MMAP_INTERNAL", "commit() found no map"));
+        };
+        let Ok(map) = Arc::try_unwrap(map) else {
+            return Err(error::own(
+                "ERR_MMAP_INTERNAL",
+                "commit() while a flushAsync() of the new file is pending",
             ));
         };
-        map.flush().napi()?;
-        pending.commit().napi()
+        pending.commit(map).map(Self::new).napi()
     }
 
     /// Zero-filled anonymous memory, shared (MAP_SHARED), with no file.
@@ -287,6 +304,19 @@ impl NativeMap {
         if self.closed.get() {
             return Ok(());
         }
+        self.detach(buffers)?;
+        self.slot.release();
+        self.closed.set(true);
+        // After the unmap: Windows cannot remove a file that is still mapped.
+        self.pending.borrow_mut().take();
+        Ok(())
+    }
+}
+
+impl NativeMap {
+    /// Detaches `buffers`, which must be over this mapping; an error if any buffer over it is
+    /// still attached afterwards (then nothing may be unmapped).
+    fn detach(&self, buffers: Vec<ArrayBuffer>) -> Result<()> {
         if let Some(map) = self.slot.get() {
             let base = map.as_mut_ptr() as usize;
             for buffer in buffers {
@@ -313,10 +343,6 @@ impl NativeMap {
                 format!("{left} buffer(s) over the mapping are still attached; not unmapping"),
             ));
         }
-        self.slot.release();
-        self.closed.set(true);
-        // After the unmap: Windows cannot remove a file that is still mapped.
-        self.pending.borrow_mut().take();
         Ok(())
     }
 }

@@ -94,8 +94,9 @@ impl CreateOptions {
 
     /// Creates the new file beside `path` under a temporary name, maps it read-write, and
     /// returns the map with the [`Pending`] that puts it at `path`. Write the contents through
-    /// the map, then [`Pending::commit`]: until then nothing at `path` changes, and dropping the
-    /// `Pending` instead removes the temporary file, so a failure leaves nothing behind.
+    /// the map, then hand it to [`Pending::commit`]: until then nothing at `path` changes, and
+    /// dropping the `Pending` instead removes the temporary file (drop the map first: Windows
+    /// cannot remove a mapped file), so a failure leaves nothing behind.
     pub fn stage(&self, path: impl AsRef<Path>, len: u64) -> Result<(MmapFile, Pending)> {
         MmapFile::stage(path.as_ref(), len, self)
     }
@@ -112,13 +113,22 @@ pub struct Pending {
 }
 
 impl Pending {
-    /// Makes the new file durable (`fsync`), then puts it at its destination with one rename:
-    /// a reader opening the path sees the old file or the complete new one, never a mix. The
-    /// map's dirty pages must have been flushed first ([`MmapFile::flush`]; `fsync` does not
-    /// cover a mapped view on Windows). Without `overwrite`, an entry that appeared at the path
-    /// meanwhile is an `EEXIST` error and is left alone (the rename never replaces it). On
-    /// any error the temporary file is removed.
-    pub fn commit(self) -> Result<()> {
+    /// Puts the new file at its destination: flushes `map` (the one [`stage`] returned with
+    /// this), makes the file durable (`fsync`), unmaps it, renames it into place in one step,
+    /// and returns a new map of it there. A reader opening the path sees the old file or the
+    /// complete new one, never a mix. The map is unmapped before the rename because Windows
+    /// refuses to rename a file while a view of it is mapped; the data stays in the page
+    /// cache, so mapping it again reads nothing. Without `overwrite`, an entry that appeared at
+    /// the path meanwhile is an `EEXIST` error and is left alone (the rename never replaces
+    /// it). On any error the temporary file is removed.
+    ///
+    /// [`stage`]: CreateOptions::stage
+    pub fn commit(self, map: MmapFile) -> Result<MmapFile> {
+        let len = map.len() as u64;
+        let flushed = map.flush();
+        // Unmapped before `self` can drop on an error: Windows cannot remove a mapped file.
+        drop(map);
+        flushed?;
         let Pending {
             tmp,
             dest,
@@ -135,7 +145,13 @@ impl Pending {
         // On failure the error gives the TempPath back; dropping it removes the file.
         persisted.map_err(|e| replace_error(e.error, &dest))?;
         sync_dir(&dest);
-        Ok(())
+        let placed = RegularFile {
+            file,
+            path: dest,
+            mode: Mode::ReadWrite,
+            size: len,
+        };
+        placed.map(OpenOptions::new().len(len))
     }
 
     /// Where the file will be once committed.
@@ -335,14 +351,7 @@ impl MmapFile {
     /// file and a failure leaves it as it was (see [`CreateOptions::stage`]).
     pub fn create_with(path: impl AsRef<Path>, len: u64, options: &CreateOptions) -> Result<Self> {
         let (map, pending) = Self::stage(path.as_ref(), len, options)?;
-        if let Err(e) = map.flush() {
-            // Unmapped first: Windows cannot delete a file that is still mapped.
-            drop(map);
-            drop(pending);
-            return Err(e);
-        }
-        pending.commit()?;
-        Ok(map)
+        pending.commit(map)
     }
 
     fn stage(path: &Path, len: u64, options: &CreateOptions) -> Result<(Self, Pending)> {
@@ -848,7 +857,12 @@ fn create_beside(path: &Path, len: u64, options: &CreateOptions) -> Result<Besid
                 Some(path),
             ))
         }
-        _ => {}
+        Ok(_) => {}
+        // ENAMETOOLONG, ELOOP, EACCES, ...: the rename would fail the same way, after the work.
+        Err(e) if e.kind() != io::ErrorKind::NotFound => {
+            return Err(Error::io(e, "open", Some(path)))
+        }
+        Err(_) => {}
     }
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,

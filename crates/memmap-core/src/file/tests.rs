@@ -482,3 +482,45 @@ fn private_maps_of_files_larger_than_memory_open() {
         assert_eq!(read::<u8>(&m).unwrap()[(64 << 30) - 1], 0);
     }
 }
+
+#[test]
+fn a_staged_file_appears_only_when_committed_and_dropping_it_leaves_nothing() {
+    let d = dir();
+    let p = d.path().join("staged.bin");
+    let (map, pending) = CreateOptions::new().stage(&p, 8).unwrap();
+    assert!(!p.exists(), "nothing at the path before commit");
+    drop(map);
+    drop(pending);
+    assert_eq!(
+        fs::read_dir(d.path()).unwrap().count(),
+        0,
+        "dropped: nothing left"
+    );
+    let (map, pending2) = CreateOptions::new().stage(&p, 8).unwrap();
+    // SAFETY: the only map of the new file.
+    unsafe { map.as_mut_ptr().write_bytes(7, 8) };
+    let placed = pending2.commit(map).unwrap();
+    assert_eq!(fs::read(&p).unwrap(), vec![7; 8]);
+    assert_eq!(placed.path(), Some(p.as_path()));
+    assert_eq!(
+        fs::read_dir(d.path()).unwrap().count(),
+        1,
+        "no temporary file left"
+    );
+}
+
+#[test]
+fn commit_without_overwrite_never_replaces_an_entry_that_appeared_meanwhile() {
+    let d = dir();
+    let p = d.path().join("raced.bin");
+    let (map, pending) = CreateOptions::new().stage(&p, 4).unwrap();
+    fs::write(&p, b"theirs").unwrap();
+    let err = pending.commit(map).unwrap_err();
+    assert_eq!(err.code(), "EEXIST");
+    assert_eq!(fs::read(&p).unwrap(), b"theirs");
+    assert_eq!(
+        fs::read_dir(d.path()).unwrap().count(),
+        1,
+        "no temporary file left"
+    );
+}
