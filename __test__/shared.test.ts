@@ -492,8 +492,10 @@ describe('regions created in worker threads belong to the process', () => {
       `
       import { Worker } from 'node:worker_threads'
       const w = new Worker(${JSON.stringify(workerCode)}, { eval: true })
+      // Listening for 'exit' from the start: Node may deliver the message and 'exit' in one turn.
+      const exited = new Promise((done) => w.once('exit', done))
       const path = await new Promise((done) => w.once('message', done))
-      ${opts.worker === 'terminated' ? 'await w.terminate()' : "await new Promise((done) => w.once('exit', done))"}
+      ${opts.worker === 'terminated' ? 'await w.terminate()' : 'await exited'}
       // Signals are the main thread's: it listens once the process owns a region (told by the addon).
       for (let i = 0; ${opts.end === 'SIGTERM'} && i < 200 && process.listenerCount('SIGTERM') === 0; i++) {
         await new Promise((done) => setTimeout(done, 10))
