@@ -1,4 +1,15 @@
-import { DTYPES, dtypeOfArray, toDType, type DType, type DTypeInfo, type DTypeLike, type TypedArray } from './dtype.js'
+import {
+  DTYPES,
+  dtypeOfArray,
+  toDType,
+  type ArrayOf,
+  type DType,
+  type DTypeInfo,
+  type DTypeLike,
+  type DTypeOf,
+  type TypedArray,
+  type ValueOf,
+} from './dtype.js'
 import { invalidArg, mmapError } from './errors.js'
 import { assertOpen, MappedResource } from './lifecycle.js'
 import { Mapping, MODES, type Mode } from './mapping.js'
@@ -7,36 +18,36 @@ import { describe, oneOf, options, size, toPath, type PathLike } from './validat
 /** A shape: a length, or one non-negative safe integer per dimension. `[]` is a 0-d array (one element). */
 export type Shape = number | readonly number[]
 
-export interface CreateOptions {
+export interface CreateOptions<T extends DTypeLike = DTypeLike> {
   shape: Shape
-  dtype?: DTypeLike
+  dtype?: T
   /** Every element's initial value; the file is zero-filled (sparse) without it. */
   fill?: number | bigint | boolean
   /** Replace an existing file. Without it an existing file is an `EEXIST` error. */
   overwrite?: boolean
 }
 
-export interface OpenOptions {
+export interface OpenOptions<T extends DTypeLike = DTypeLike> {
   /** Default: 1-D over the whole file after `offset`. */
   shape?: Shape
-  dtype?: DTypeLike
+  dtype?: T
   /** `'r'` read-only, `'r+'` read-write (default), `'c'` copy-on-write. */
   mode?: Mode
   /** Bytes to skip at the start of the file: a multiple of the itemsize. */
   offset?: number
 }
 
-export interface FromArrayOptions {
+export interface FromArrayOptions<T extends DTypeLike = DTypeLike> {
   shape?: Shape
-  dtype?: DTypeLike
+  dtype?: T
   overwrite?: boolean
 }
 
 /** One step of `chunks()`: rows `start..end` and a zero-copy view of them. */
-export interface ArrayChunk {
+export interface ArrayChunk<D extends DType = DType> {
   start: number
   end: number
-  data: TypedArray
+  data: ArrayOf<D>
 }
 
 export interface ArrayInfo {
@@ -50,6 +61,51 @@ export interface ArrayInfo {
 /** What `fromArray` and the savers accept as data. */
 export type ArrayData = TypedArray | MappedArray | ArrayLike<number | bigint | boolean> | NestedArray
 export interface NestedArray extends ReadonlyArray<number | bigint | boolean | NestedArray> {}
+
+/** The elements' type of a nested array, at most 8 levels deep (deeper is `unknown`). */
+type Leaf<A, Depth extends unknown[] = []> = Depth['length'] extends 8
+  ? unknown
+  : A extends ReadonlyArray<infer E>
+    ? Leaf<E, [...Depth, unknown]>
+    : A
+/** Typed arrays by their `Symbol.toStringTag`, which tells them apart whatever their buffer type. */
+interface TaggedDTypes {
+  Int8Array: 'int8'
+  Uint8Array: 'uint8'
+  Uint8ClampedArray: 'uint8'
+  Int16Array: 'int16'
+  Uint16Array: 'uint16'
+  Int32Array: 'int32'
+  Uint32Array: 'uint32'
+  BigInt64Array: 'int64'
+  BigUint64Array: 'uint64'
+  Float32Array: 'float32'
+  Float64Array: 'float64'
+}
+type TypedDType<A> = A extends { readonly [Symbol.toStringTag]: infer Tag extends keyof TaggedDTypes }
+  ? TaggedDTypes[Tag]
+  : DType
+type ListDType<L> = [L] extends [never]
+  ? 'float64'
+  : [L] extends [bigint]
+    ? 'int64'
+    : [L] extends [boolean]
+      ? 'bool'
+      : 'float64'
+
+/**
+ * The dtype `fromArray` gives `data` without a `dtype` option, for the type checker: a typed
+ * array's own (`Uint8Array` is `uint8`), an array's, and for plain arrays what the values are
+ * (`bigint`s: `int64`, booleans: `bool`, otherwise `float64`).
+ */
+export type DTypeOfData<A> =
+  A extends MappedArray<infer D>
+    ? D
+    : A extends TypedArray
+      ? TypedDType<A>
+      : A extends ReadonlyArray<unknown>
+        ? ListDType<Leaf<A>>
+        : DType
 
 /** @internal a mapping and how to view it; what every constructor path builds. */
 export interface ArrayInit {
@@ -71,7 +127,7 @@ const SHOWN = ['path', 'shape', 'dtype', 'mode', 'closed'] as const
  * What every mapped array has: `MmapArray` (a file) and `SharedMemoryArray` (shared memory)
  * extend it and add their own ways to create and open one.
  */
-export class MappedArray extends MappedResource {
+export class MappedArray<D extends DType = DType> extends MappedResource {
   // The public members are getters over private state, and the code below reads only the
   // private state: assigning to a member (or shadowing it) cannot change what the array does.
   readonly #map: Mapping
@@ -141,8 +197,8 @@ export class MappedArray extends MappedResource {
     return this.#shape
   }
 
-  get dtype(): DType {
-    return this.#dtype.name
+  get dtype(): D {
+    return this.#dtype.name as D
   }
 
   get ndim(): number {
@@ -173,7 +229,7 @@ export class MappedArray extends MappedResource {
    * array can be (see README, Limits) throws `ERR_MMAP_INVALID_ARG`: use `chunks()`, `slice()`,
    * `get`/`set` and the reductions, which all work at any size.
    */
-  get array(): TypedArray {
+  get array(): ArrayOf<D> {
     this.#live()
     if (this.#array === undefined) {
       throw invalidArg(
@@ -182,11 +238,11 @@ export class MappedArray extends MappedResource {
         this.#path || undefined,
       )
     }
-    return this.#array
+    return this.#array as ArrayOf<D>
   }
 
   /** One element: one index per dimension, negative indices count from the end. */
-  get(...index: number[]): number | bigint {
+  get(...index: number[]): ValueOf<D> {
     // Hot path, no call out: a 1-D array and one in-range integer index (a typed array reads
     // undefined for anything else: negative, fractional, out of range). After close() the view is
     // detached and reads undefined too, so a closed array always takes the checked path.
@@ -195,10 +251,10 @@ export class MappedArray extends MappedResource {
       const i = index[0]
       if (typeof i === 'number') {
         const v = a[i]
-        if (v !== undefined) return v
+        if (v !== undefined) return v as ValueOf<D>
       }
     }
-    return this.#getChecked(index)
+    return this.#getChecked(index) as ValueOf<D>
   }
 
   #getChecked(index: number[]): number | bigint {
@@ -245,14 +301,14 @@ export class MappedArray extends MappedResource {
   }
 
   /** Rows `start..end` along axis 0 (Array.prototype.slice rules), flat and zero-copy. */
-  slice(start?: number, end?: number): TypedArray {
+  slice(start?: number, end?: number): ArrayOf<D> {
     this.#live()
     if (this.#shape.length === 0) throw invalidArg('a 0-d array has no rows to slice', this.#path || undefined)
     const rows = this.#shape[0]
     const s = bound('start', start, 0, rows, this.#path)
     const e = Math.max(s, bound('end', end, rows, rows, this.#path))
     const row = this.#strides[0]
-    return this.#range(s * row, e * row)
+    return this.#range(s * row, e * row) as ArrayOf<D>
   }
 
   /**
@@ -262,7 +318,7 @@ export class MappedArray extends MappedResource {
    * past one typed array get chunks of at most half a window (512 MiB). Pages of a `'c'` array
    * hold this process's writes and are never released.
    */
-  *chunks(rows?: number): Generator<ArrayChunk, void, undefined> {
+  *chunks(rows?: number): Generator<ArrayChunk<D>, void, undefined> {
     this.#live()
     if (this.#shape.length === 0) throw invalidArg('a 0-d array has no rows to walk', this.#path || undefined)
     const total = this.#shape[0]
@@ -287,7 +343,7 @@ export class MappedArray extends MappedResource {
         if (unmapBehind) {
           behind = this.#map.unmappable(start * rowBytes, (end - start) * rowBytes)
           const data = new this.#dtype.ctor(behind.buffer, 0, (end - start) * this.#strides[0])
-          yield { start, end, data }
+          yield { start, end, data: data as ArrayOf<D> }
           behind.close()
           behind = undefined
           continue
@@ -319,8 +375,8 @@ export class MappedArray extends MappedResource {
   }
 
   /** Sum of all elements: a bigint for 64-bit integer dtypes. 0 for an empty array. */
-  sum(): number | bigint {
-    return this.#reduce('sum')
+  sum(): ValueOf<D> {
+    return this.#reduce('sum') as ValueOf<D>
   }
 
   /** Arithmetic mean; NaN for an empty array. */
@@ -334,13 +390,13 @@ export class MappedArray extends MappedResource {
   }
 
   /** Smallest element (bigint for 64-bit integers); NaN if any element is NaN. */
-  min(): number | bigint {
-    return this.#reduce('min')
+  min(): ValueOf<D> {
+    return this.#reduce('min') as ValueOf<D>
   }
 
   /** Largest element (bigint for 64-bit integers); NaN if any element is NaN. */
-  max(): number | bigint {
-    return this.#reduce('max')
+  max(): ValueOf<D> {
+    return this.#reduce('max') as ValueOf<D>
   }
 
   info(): ArrayInfo {
@@ -426,14 +482,14 @@ export class MappedArray extends MappedResource {
  * A file seen as a typed, shaped array, like `numpy.memmap`. Close it with `close()` or a
  * `using` declaration.
  */
-export class MmapArray extends MappedArray {
+export class MmapArray<D extends DType = DType> extends MappedArray<D> {
   /** The same as `MmapArray.open(path, options)`. */
   constructor(path: PathLike, opts?: OpenOptions) {
     super((path as unknown) === INTERNAL ? (opts as unknown as ArrayInit) : openInit(path, opts))
   }
 
   /** Creates a new file of `prod(shape) * itemsize` bytes and maps it read-write. */
-  static create(path: PathLike, opts: CreateOptions): MmapArray {
+  static create<const T extends DTypeLike = 'float64'>(path: PathLike, opts: CreateOptions<T>): MmapArray<DTypeOf<T>> {
     const p = toPath(path)
     const o = options(opts, 'MmapArray.create')
     if (o.shape == null) throw invalidArg('MmapArray.create needs a shape', p)
@@ -446,19 +502,24 @@ export class MmapArray extends MappedArray {
     const write = (map: Mapping): void => {
       if (fill) arrayFromInit({ map, dtype, shape }).fill(fillValue as number | bigint)
     }
-    return arrayFromInit({ map: Mapping.create(p, product(shape) * dtype.itemsize, overwrite, write), dtype, shape })
+    const map = Mapping.create(p, product(shape) * dtype.itemsize, overwrite, write)
+    return arrayFromInit({ map, dtype, shape }) as MmapArray<DTypeOf<T>>
   }
 
   /** Maps an existing file. */
-  static open(path: PathLike, opts?: OpenOptions): MmapArray {
-    return new MmapArray(path, opts)
+  static open<const T extends DTypeLike = 'float64'>(path: PathLike, opts?: OpenOptions<T>): MmapArray<DTypeOf<T>> {
+    return new MmapArray(path, opts) as MmapArray<DTypeOf<T>>
   }
 
   /**
    * Writes `data` (a typed array, a plain or nested array, or another MmapArray) to a new file
    * and maps it read-write; the data is flushed to disk before this returns.
    */
-  static fromArray(path: PathLike, data: ArrayData, opts?: FromArrayOptions): MmapArray {
+  static fromArray<const A extends ArrayData, const T extends DTypeLike = never>(
+    path: PathLike,
+    data: A,
+    opts?: FromArrayOptions<T>,
+  ): MmapArray<[T] extends [never] ? DTypeOfData<A> : DTypeOf<T>> {
     const p = toPath(path)
     const o = options(opts, 'MmapArray.fromArray')
     const src = flatten(data, p)
@@ -474,7 +535,8 @@ export class MmapArray extends MappedArray {
     // Written beside the path and renamed into place once complete and flushed: a value that
     // cannot convert leaves no file behind and an overwritten file untouched.
     const write = (map: Mapping): void => copyInto(arrayFromInit({ map, dtype, shape }).array, src.values, dtype, p)
-    return arrayFromInit({ map: Mapping.create(p, product(shape) * dtype.itemsize, overwrite, write), dtype, shape })
+    const map = Mapping.create(p, product(shape) * dtype.itemsize, overwrite, write)
+    return arrayFromInit({ map, dtype, shape }) as MmapArray<[T] extends [never] ? DTypeOfData<A> : DTypeOf<T>>
   }
 }
 
@@ -605,7 +667,7 @@ interface Flat {
 /** The data's elements in C order, its natural dtype and its shape. */
 function flatten(data: unknown, path: string): Flat {
   if (data instanceof MappedArray) {
-    return { values: data.array, dtype: DTYPES[data.dtype], shape: [...data.shape] }
+    return { values: data.array, dtype: DTYPES[data.dtype as DType], shape: [...data.shape] }
   }
   if (ArrayBuffer.isView(data) && !(data instanceof DataView)) {
     const a = data as TypedArray

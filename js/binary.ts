@@ -1,5 +1,5 @@
 import { MappedArray, MmapArray, type OpenOptions } from './array.js'
-import type { TypedArray } from './dtype.js'
+import type { DTypeLike, DTypeOf, TypedArray } from './dtype.js'
 import { invalidArg } from './errors.js'
 import { Mapping } from './mapping.js'
 import { describe, options, toPath, type PathLike } from './validate.js'
@@ -10,7 +10,7 @@ export interface SaveOptions {
 }
 
 /** `loadBinary` options: `mode` defaults to `'r'` here. */
-export type LoadOptions = OpenOptions
+export type LoadOptions<T extends DTypeLike = DTypeLike> = OpenOptions<T>
 
 /** The raw bytes of a typed array or MmapArray, without copying. @internal */
 export function bytesOf(data: unknown, path: string): Uint8Array {
@@ -59,7 +59,10 @@ export function saveBinary(path: PathLike, data: TypedArray | MappedArray, opts?
 }
 
 /** Maps a raw binary file as an array: `MmapArray.open` with `mode` defaulting to `'r'`. */
-export function loadBinary(path: PathLike, opts?: LoadOptions): MmapArray {
+export function loadBinary<const T extends DTypeLike = 'float64'>(
+  path: PathLike,
+  opts?: LoadOptions<T>,
+): MmapArray<DTypeOf<T>> {
   const o = options(opts, 'loadBinary')
-  return MmapArray.open(path, { ...o, mode: o.mode ?? 'r' })
+  return MmapArray.open<T>(path, { ...o, mode: o.mode ?? 'r' })
 }

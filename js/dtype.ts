@@ -31,6 +31,61 @@ export type TypedArrayConstructor =
   | Float32ArrayConstructor
   | Float64ArrayConstructor
 
+/** The typed array each dtype is viewed as (`bool` as raw bytes). */
+export interface ArrayTypes {
+  int8: Int8Array
+  uint8: Uint8Array
+  int16: Int16Array
+  uint16: Uint16Array
+  int32: Int32Array
+  uint32: Uint32Array
+  int64: BigInt64Array
+  uint64: BigUint64Array
+  float32: Float32Array
+  float64: Float64Array
+  bool: Uint8Array
+}
+
+/** The typed array of dtype `D`: `ArrayOf<'float32'>` is `Float32Array`; a union for a union. */
+export type ArrayOf<D extends DType> = ArrayTypes[D]
+
+/** What one element of dtype `D` reads as: `bigint` for 64-bit integers, `number` otherwise. */
+export type ValueOf<D extends DType> = D extends 'int64' | 'uint64' ? bigint : number
+
+type Unprefixed<S extends string> = S extends `${'<' | '|' | '='}${infer Rest}` ? Rest : S
+type Named<S extends string> = S extends DType ? S : S extends keyof typeof ALIASES ? (typeof ALIASES)[S] : DType
+
+/**
+ * The canonical dtype a dtype-like names, for the type checker: `DTypeOf<'<f4'>` is
+ * `'float32'`, `DTypeOf<typeof BigInt64Array>` is `'int64'`. Anything only known at run time (a
+ * `string`, an unknown spelling) is the union `DType`.
+ */
+export type DTypeOf<T> = T extends string
+  ? Named<Unprefixed<T>>
+  : T extends Int8ArrayConstructor
+    ? 'int8'
+    : T extends Uint8ArrayConstructor
+      ? 'uint8'
+      : T extends Uint8ClampedArrayConstructor
+        ? 'uint8'
+        : T extends Int16ArrayConstructor
+          ? 'int16'
+          : T extends Uint16ArrayConstructor
+            ? 'uint16'
+            : T extends Int32ArrayConstructor
+              ? 'int32'
+              : T extends Uint32ArrayConstructor
+                ? 'uint32'
+                : T extends BigInt64ArrayConstructor
+                  ? 'int64'
+                  : T extends BigUint64ArrayConstructor
+                    ? 'uint64'
+                    : T extends Float32ArrayConstructor
+                      ? 'float32'
+                      : T extends Float64ArrayConstructor
+                        ? 'float64'
+                        : DType
+
 /** What a dtype may be given as: a canonical name, a numpy spelling (`'f8'`, `'<i4'`, `'|u1'`, `'float'`), or a typed-array constructor. */
 export type DTypeLike = DType | string | TypedArrayConstructor
 
@@ -72,7 +127,7 @@ export const DTYPES: Readonly<Record<DType, DTypeInfo>> = {
 // numpy's type codes and aliases, without byte-order prefix. `int`/`uint` follow numpy 2
 // (64-bit everywhere); `long`/`l` are C long, which numpy also makes 64-bit on the platforms
 // we ship for except Windows, where they would be 32-bit: we do not guess and take numpy 2's.
-const ALIASES: Readonly<Record<string, DType>> = {
+const ALIASES = {
   i1: 'int8',
   b: 'int8',
   byte: 'int8',
@@ -117,11 +172,11 @@ const ALIASES: Readonly<Record<string, DType>> = {
   '?': 'bool',
   b1: 'bool',
   bool_: 'bool',
-}
+} as const satisfies Readonly<Record<string, DType>>
 
 function lookup(spelling: string): DType | undefined {
   if (Object.hasOwn(DTYPES, spelling)) return spelling as DType
-  return Object.hasOwn(ALIASES, spelling) ? ALIASES[spelling] : undefined
+  return Object.hasOwn(ALIASES, spelling) ? (ALIASES as Readonly<Record<string, DType>>)[spelling] : undefined
 }
 
 /**

@@ -5,6 +5,7 @@ export {
   MmapArray,
   type ArrayChunk,
   type ArrayData,
+  type DTypeOfData,
   type ArrayInfo,
   type NestedArray,
   type CreateOptions,
@@ -14,7 +15,16 @@ export {
 } from './array.js'
 export { loadBinary, saveBinary, type LoadOptions, type SaveOptions } from './binary.js'
 export { MmapCache, type CacheEntryOptions, type CacheOptions } from './cache.js'
-export type { DType, DTypeLike, TypedArray, TypedArrayConstructor } from './dtype.js'
+export type {
+  ArrayOf,
+  ArrayTypes,
+  DType,
+  DTypeLike,
+  DTypeOf,
+  TypedArray,
+  TypedArrayConstructor,
+  ValueOf,
+} from './dtype.js'
 export { MmapError, type ErrorCode } from './errors.js'
 export type { Advice, Mode } from './mapping.js'
 export { openNpy, saveNpy, type OpenNpyOptions, type SaveNpyOptions } from './npy.js'

@@ -2,7 +2,7 @@ import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'n
 
 import { arrayFromInit, MappedArray, openInit, product, toShape, type MmapArray, type Shape } from './array.js'
 import { bytesOf, writeNewFile } from './binary.js'
-import { DTYPES, dtypeOfArray, toDType, type DTypeInfo, type TypedArray } from './dtype.js'
+import { DTYPES, dtypeOfArray, toDType, type DType, type DTypeInfo, type TypedArray } from './dtype.js'
 import { fromFs, invalidArg, MmapError, mmapError } from './errors.js'
 import { Mapping, MODES, type Mode } from './mapping.js'
 import { buildNpyHeader, NPY_MAX_HEADER, parseNpyHeader } from './npy-header.js'
@@ -34,8 +34,11 @@ export function saveNpy(path: PathLike, data: TypedArray | MappedArray, opts?: S
   writeNewFile(p, [buildNpyHeader(dtype.descr, shape), bytes], o.overwrite)
 }
 
-/** Maps a `.npy` file zero-copy, with the dtype and shape its header declares. */
-export function openNpy(path: PathLike, opts?: OpenNpyOptions): MmapArray {
+/**
+ * Maps a `.npy` file zero-copy, with the dtype and shape its header declares. The dtype is
+ * known only at run time: `openNpy<'float32'>(p)` asserts it for the type checker (unchecked).
+ */
+export function openNpy<D extends DType = DType>(path: PathLike, opts?: OpenNpyOptions): MmapArray<D> {
   const p = toPath(path)
   const o = options(opts, 'openNpy')
   const mode = oneOf('mode', o.mode ?? 'r', MODES, p)
@@ -68,7 +71,7 @@ export function openNpy(path: PathLike, opts?: OpenNpyOptions): MmapArray {
       )
     }
     const opened = { dtype: dtype.name, shape: header.shape, offset: header.dataOffset, mode }
-    return arrayFromInit(openInit(p, opened, (_p, _mode, offset, length) => map(offset, length), p))
+    return arrayFromInit(openInit(p, opened, (_p, _mode, offset, length) => map(offset, length), p)) as MmapArray<D>
   })
 }
 

@@ -14,7 +14,7 @@ import {
   type MmapArray,
   type Shape,
 } from './array.js'
-import { toDType, type DTypeLike } from './dtype.js'
+import { toDType, type DType, type DTypeLike, type DTypeOf } from './dtype.js'
 import { fromFs, invalidArg, native } from './errors.js'
 import { Mapping } from './mapping.js'
 import {
@@ -27,9 +27,9 @@ import {
 } from './native.js'
 import { describe, options, type PathLike } from './validate.js'
 
-export interface SharedCreateOptions {
+export interface SharedCreateOptions<T extends DTypeLike = DTypeLike> {
   shape: Shape
-  dtype?: DTypeLike
+  dtype?: T
   /**
    * The region's file name (letters, digits, `.`, `_`, `-`). Default: `memmap-<pid>-<128 random
    * bits>`, which nobody can guess or collide with.
@@ -43,10 +43,10 @@ export interface SharedCreateOptions {
   persistent?: boolean
 }
 
-export interface SharedOpenOptions {
+export interface SharedOpenOptions<T extends DTypeLike = DTypeLike> {
   /** Default: 1-D over the whole region. */
   shape?: Shape
-  dtype?: DTypeLike
+  dtype?: T
 }
 
 const WINDOWS = process.platform === 'win32'
@@ -118,7 +118,7 @@ if (HOOKS) watchOwnedRegions(syncHooks)
  * `child_process.fork`) open by `path`. Writes are visible to every process that has it open at
  * once; `flush()` is about durability, not visibility.
  */
-export class SharedMemoryArray extends MappedArray {
+export class SharedMemoryArray<D extends DType = DType> extends MappedArray<D> {
   /** What unlink() removes: kept privately, so nothing done to the public members can redirect it. */
   readonly #region: string
 
@@ -129,7 +129,7 @@ export class SharedMemoryArray extends MappedArray {
   }
 
   /** A new zero-filled region, mode 0600, created exclusively (never over an existing file or link). */
-  static create(opts: SharedCreateOptions): SharedMemoryArray {
+  static create<const T extends DTypeLike = 'float64'>(opts: SharedCreateOptions<T>): SharedMemoryArray<DTypeOf<T>> {
     const o = options(opts, 'SharedMemoryArray.create')
     if (o.shape === undefined) throw invalidArg('SharedMemoryArray.create needs a shape')
     const dtype = toDType(o.dtype ?? 'float64')
@@ -157,7 +157,7 @@ export class SharedMemoryArray extends MappedArray {
         unlinkOwnedRegion(path)
         throw err
       }
-      return new SharedMemoryArray({ map, dtype, shape })
+      return new SharedMemoryArray<DTypeOf<T>>({ map, dtype, shape })
     }
     const path = join(SHARED_MEMORY_DIR, name)
     const map = Mapping.create(path, bytes, false)
@@ -176,19 +176,22 @@ export class SharedMemoryArray extends MappedArray {
       }
       if (HOOKS) syncHooks()
     }
-    return new SharedMemoryArray({ map, dtype, shape })
+    return new SharedMemoryArray<DTypeOf<T>>({ map, dtype, shape })
   }
 
   /** Attaches to a region another process created, by its `path`. */
-  static open(path: PathLike, opts?: SharedOpenOptions): SharedMemoryArray {
+  static open<const T extends DTypeLike = 'float64'>(
+    path: PathLike,
+    opts?: SharedOpenOptions<T>,
+  ): SharedMemoryArray<DTypeOf<T>> {
     const o = options(opts, 'SharedMemoryArray.open')
     const init = { shape: o.shape, dtype: o.dtype, mode: 'r+' as const }
     if (WINDOWS && typeof path === 'string' && REGION_NAME.test(path)) {
-      return new SharedMemoryArray(
+      return new SharedMemoryArray<DTypeOf<T>>(
         openInit(path, init, (name, _mode, _offset, length) => Mapping.openRegion(name, length), path),
       )
     }
-    return new SharedMemoryArray(openInit(path, init))
+    return new SharedMemoryArray<DTypeOf<T>>(openInit(path, init))
   }
 
   /**
@@ -215,9 +218,11 @@ export class SharedMemoryArray extends MappedArray {
  * `length` elements of anonymous shared memory (MAP_SHARED, no file): memory outside the V8
  * heap that no other process can name. To share with other processes, use SharedMemoryArray.
  */
-export function createSharedBuffer(dtype: DTypeLike, length: number): MmapArray {
+export function createSharedBuffer<const T extends DTypeLike>(dtype: T, length: number): MmapArray<DTypeOf<T>> {
   const d = toDType(dtype)
   if (typeof length !== 'number') throw invalidArg(`length must be a number, got ${describe(length)}`)
   const shape = toShape(length, d)
-  return arrayFromInit({ map: Mapping.anonymous(product(shape) * d.itemsize), dtype: d, shape })
+  return arrayFromInit({ map: Mapping.anonymous(product(shape) * d.itemsize), dtype: d, shape }) as MmapArray<
+    DTypeOf<T>
+  >
 }

@@ -176,9 +176,15 @@ import { fork } from 'node:child_process'
 let escaped: MmapArray
 {
   using arr = MmapArray.create('using.f32', { shape: [4, 4], dtype: 'float32', overwrite: true })
+  arr.array.fill(1) // types follow the dtype: .array is a Float32Array here, not the union
+  const view: Float32Array = arr.array
   arr.fill(2)
   const dtype: DType = arr.dtype
-  if (arr.sum() !== 32 || dtype !== 'float32') throw new Error('sum')
+  const sum: number = arr.sum()
+  if (sum !== 32 || dtype !== 'float32' || view[0] !== 2) throw new Error('sum')
+  using big = MmapArray.create('using.i8', { shape: 2, dtype: '<i8', overwrite: true })
+  const first: bigint = big.get(0)
+  if (first !== 0n) throw new Error('int64')
   escaped = arr
 }
 if (!escaped.closed) throw new Error('using did not close the array')
@@ -216,7 +222,7 @@ a.close()
       files: ['using.ts'],
     }),
   )
-  check(`TypeScript ${TS} (strict) compiles \`using\` against the .d.ts`, () => {
+  check(`TypeScript ${TS} (strict) compiles \`using\` and dtype-typed arrays against the .d.ts`, () => {
     const version = sh(process.execPath, [join(app, 'node_modules', 'typescript', 'bin', 'tsc'), '--version'], {
       cwd: app,
     })
