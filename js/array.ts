@@ -114,11 +114,20 @@ export interface ArrayInit {
   shape: readonly number[]
 }
 
-const INTERNAL: unique symbol = Symbol('memmap.internal')
+/**
+ * The mapping `arrayFromInit` hands to the next `MmapArray` constructed: module-private, so no
+ * argument a caller can pass reaches it (`new MmapArray(path, opts)` always opens by path).
+ */
+let handed: ArrayInit | undefined
 
 /** @internal builds an MmapArray over an already-open mapping. */
 export function arrayFromInit(init: ArrayInit): MmapArray {
-  return new MmapArray(INTERNAL as unknown as string, init as unknown as OpenOptions)
+  handed = init
+  try {
+    return new MmapArray('')
+  } finally {
+    handed = undefined
+  }
 }
 
 const SHOWN = ['path', 'shape', 'dtype', 'mode', 'closed'] as const
@@ -485,7 +494,9 @@ export class MappedArray<D extends DType = DType> extends MappedResource {
 export class MmapArray<D extends DType = DType> extends MappedArray<D> {
   /** The same as `MmapArray.open(path, options)`. */
   constructor(path: PathLike, opts?: OpenOptions) {
-    super((path as unknown) === INTERNAL ? (opts as unknown as ArrayInit) : openInit(path, opts))
+    const init = handed
+    handed = undefined
+    super(init ?? openInit(path, opts))
   }
 
   /** Creates a new file of `prod(shape) * itemsize` bytes and maps it read-write. */
