@@ -16,8 +16,6 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 export declare class NativeFile {
   /** Opens `path` for mapping in `mode` ('r', 'r+' or 'c'). */
   static open(path: string, mode: string): NativeFile
-  /** The file's size when it was opened. */
-  get size(): number
   /** A copy of up to `length` bytes from the start of the file (fewer at its end). */
   head(length: number): Buffer
   /** Maps `length` bytes at `offset` (default: the rest of the file) in the mode of the open. */

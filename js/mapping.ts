@@ -66,13 +66,12 @@ export class Mapping {
   static openParsed<T>(
     path: string,
     mode: Mode,
-    read: (head: (length: number) => Uint8Array, size: number, map: (offset: number, length?: number) => Mapping) => T,
+    read: (head: (length: number) => Uint8Array, map: (offset: number, length?: number) => Mapping) => T,
   ): T {
     const file = native(() => NativeFile.open(path, mode))
     try {
       return read(
         (length) => native(() => file.head(length)),
-        native(() => file.size),
         (offset, length) =>
           new Mapping(
             native(() => file.map(offset, length)),

@@ -1,9 +1,7 @@
-import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs'
-
 import { arrayFromInit, MappedArray, openInit, product, toShape, type MmapArray, type Shape } from './array.js'
 import { bytesOf, writeNewFile } from './binary.js'
 import { DTYPES, dtypeOfArray, toDType, type DType, type DTypeInfo, type TypedArray } from './dtype.js'
-import { fromFs, invalidArg, MmapError, mmapError } from './errors.js'
+import { invalidArg, mmapError } from './errors.js'
 import { Mapping, MODES, type Mode } from './mapping.js'
 import { buildNpyHeader, NPY_MAX_HEADER, parseNpyHeader } from './npy-header.js'
 import { oneOf, options, toPath, type PathLike } from './validate.js'
@@ -44,7 +42,7 @@ export function openNpy<D extends DType = DType>(path: PathLike, opts?: OpenNpyO
   const mode = oneOf('mode', o.mode ?? 'r', MODES, p)
   // The header and the data come from one open of the file: a file replaced meanwhile cannot
   // pair one file's header with another's data.
-  return Mapping.openParsed(p, mode, (head, _size, map) => {
+  return Mapping.openParsed(p, mode, (head, map) => {
     const header = parseNpyHeader(head(NPY_MAX_HEADER + 12), p)
     let dtype: DTypeInfo
     try {
@@ -75,45 +73,10 @@ export function openNpy<D extends DType = DType>(path: PathLike, opts?: OpenNpyO
   })
 }
 
-/** The first bytes of the file: enough for any header numpy itself would read. @internal */
+/**
+ * The first bytes of the file: enough for any header numpy itself would read. The file is opened
+ * by the core, which owns what may be opened (a regular file, never blocking on a FIFO). @internal
+ */
 export function readHead(path: string): Uint8Array {
-  // Type first, by path: open(2) itself fails on a socket (ENXIO) and would block on a FIFO.
-  let stat
-  try {
-    stat = statSync(path)
-  } catch (err) {
-    throw fromFs(err)
-  }
-  if (!stat.isFile() && !stat.isDirectory()) {
-    throw invalidArg('expected a regular file (not a device, FIFO or socket)', path)
-  }
-  let fd: number
-  try {
-    // Non-blocking, so a FIFO at the path cannot hang the open; the mapping rejects it after.
-    fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0))
-  } catch (err) {
-    throw fromFs(err)
-  }
-  try {
-    const stat = fstatSync(fd)
-    if (stat.isDirectory()) {
-      throw new MmapError('EISDIR', `EISDIR: illegal operation on a directory, read '${path}'`, {
-        path,
-        syscall: 'read',
-      })
-    }
-    if (!stat.isFile()) throw invalidArg('expected a regular file (not a device, FIFO or socket)', path)
-    const head = new Uint8Array(Math.min(NPY_MAX_HEADER + 12, stat.size))
-    let got = 0
-    while (got < head.length) {
-      const n = readSync(fd, head, got, head.length - got, got)
-      if (n === 0) break
-      got += n
-    }
-    return head.subarray(0, got)
-  } catch (err) {
-    throw fromFs(err)
-  } finally {
-    closeSync(fd)
-  }
+  return Mapping.openParsed(path, 'r', (head) => head(NPY_MAX_HEADER + 12))
 }

@@ -31,12 +31,6 @@ impl NativeFile {
         })
     }
 
-    /// The file's size when it was opened.
-    #[napi(getter)]
-    pub fn size(&self) -> Result<f64> {
-        self.with(|f| Ok(f.size() as f64))
-    }
-
     /// A copy of up to `length` bytes from the start of the file (fewer at its end).
     #[napi]
     pub fn head(&self, length: f64) -> Result<Buffer> {
