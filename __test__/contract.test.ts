@@ -400,7 +400,7 @@ describe('error codes (issue #11, item 11)', () => {
     const p = file(Array.from({ length: 64 }, () => 0))
     expect(
       child(`
-      const { NativeMap } = await import(${JSON.stringify(importable(join(DIST, 'native.js')))})
+      const { Mapping: NativeMap } = await import(${JSON.stringify(importable(join(DIST, 'native.js')))})
       const errors = await import(${JSON.stringify(importable(join(DIST, 'errors.js')))})
       const what = (fn) => { try { fn(); return 'ok' } catch (e) { return [e instanceof m.MmapError, e.code, e.cause instanceof Error] } }
       const nm = NativeMap.open(${JSON.stringify(p)}, 'r', 0)

@@ -247,7 +247,7 @@ describe('large files', () => {
   it('the binding survives Node refusing an oversized external buffer', () => {
     const p = join(dir, 'sparse5g.bin')
     const r = runChild(`
-      const { NativeMap } = await import(${JSON.stringify(importable(join(DIST, 'native.js')))})
+      const { Mapping: NativeMap } = await import(${JSON.stringify(importable(join(DIST, 'native.js')))})
       const n = NativeMap.open(${JSON.stringify(p)}, 'r', 0)
       let threw = false
       let buffer

@@ -835,8 +835,8 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
-module.exports.NativeFile = nativeBinding.NativeFile
-module.exports.NativeMap = nativeBinding.NativeMap
+module.exports.Mapping = nativeBinding.Mapping
+module.exports.RegularFile = nativeBinding.RegularFile
 module.exports.createRegion = nativeBinding.createRegion
 module.exports.ownedRegionCount = nativeBinding.ownedRegionCount
 module.exports.ownRegion = nativeBinding.ownRegion

@@ -10,56 +10,41 @@
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 /**
- * An open regular file: read its header, then map part of it. Both come from this one open,
- * so they are of the same file even if its path is replaced in between.
- */
-export declare class NativeFile {
-  /** Opens `path` for mapping in `mode` ('r', 'r+' or 'c'). */
-  static open(path: string, mode: string): NativeFile
-  /** A copy of up to `length` bytes from the start of the file (fewer at its end). */
-  head(length: number): Buffer
-  /** Maps `length` bytes at `offset` (default: the rest of the file) in the mode of the open. */
-  map(offset: number, length?: number | undefined | null): NativeMap
-  /** Closes the file; maps made from it stay valid. Idempotent. */
-  close(): void
-}
-
-/**
  * One mapping. JavaScript takes ArrayBuffers over it (the whole of it, or windows where it is
  * larger than one buffer may be), builds views over them, and passes them all back to `close`
  * so that every view is detached before the memory goes away.
  */
-export declare class NativeMap {
+export declare class Mapping {
   /**
    * Maps an existing file: `mode` is 'r', 'r+' or 'c'; `length` defaults to the rest of
    * the file after `offset`.
    */
-  static open(path: string, mode: string, offset: number, length?: number | undefined | null): NativeMap
+  static open(path: string, mode: string, offset: number, length?: number | undefined | null): Mapping
   /**
    * Creates a file of `length` zero bytes (mode 0600) beside `path`, under a temporary name,
    * and maps it read-write. Nothing appears at `path` until `commit()`; `close()` before it
    * removes the file. With `overwrite`, `commit()` replaces an existing file.
    */
-  static create(path: string, length: number, overwrite: boolean): NativeMap
+  static create(path: string, length: number, overwrite: boolean): Mapping
   /**
    * Puts a created file at its path: detaches `buffers` (as `close` does), flushes the file
    * to disk, unmaps it, renames it into place, and returns a new map of it there. A reader
    * sees the old file or all of the new one. This map is closed afterwards, whatever happens;
    * on failure the new file is removed.
    */
-  commit(buffers: Array<ArrayBuffer>): NativeMap
+  commit(buffers: Array<ArrayBuffer>): Mapping
   /** Zero-filled anonymous memory, shared (MAP_SHARED), with no file. */
-  static anonymous(length: number): NativeMap
+  static anonymous(length: number): Mapping
   /**
    * Maps the named shared-memory region `name` read-write (Windows' backing of
    * SharedMemoryArray): `length` bytes of it, or all of it.
    */
-  static openRegion(name: string, length?: number | undefined | null): NativeMap
+  static openRegion(name: string, length?: number | undefined | null): Mapping
   /**
    * Another mapping of `byteLength` bytes at `byteOffset` of the same file and mode, closed
    * on its own: a pass over a large file unmaps each window behind it.
    */
-  window(byteOffset: number, byteLength: number): NativeMap
+  window(byteOffset: number, byteLength: number): Mapping
   /**
    * An ArrayBuffer over `byteLength` bytes at `byteOffset` (default: the whole mapping).
    * Start offsets are unique among attached buffers: asking again for a live one is an error.
@@ -88,6 +73,21 @@ export declare class NativeMap {
    * Idempotent. If any buffer over the mapping is left attached, nothing is unmapped.
    */
   close(buffers: Array<ArrayBuffer>): void
+}
+
+/**
+ * An open regular file: read its header, then map part of it. Both come from this one open,
+ * so they are of the same file even if its path is replaced in between.
+ */
+export declare class RegularFile {
+  /** Opens `path` for mapping in `mode` ('r', 'r+' or 'c'). */
+  static open(path: string, mode: string): RegularFile
+  /** A copy of up to `length` bytes from the start of the file (fewer at its end). */
+  head(length: number): Buffer
+  /** Maps `length` bytes at `offset` (default: the rest of the file) in the mode of the open. */
+  map(offset: number, length?: number | undefined | null): Mapping
+  /** Closes the file; maps made from it stay valid. Idempotent. */
+  close(): void
 }
 
 /**

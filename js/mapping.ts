@@ -1,7 +1,7 @@
 import { constants } from 'node:buffer'
 
 import { fromNative, invalidArg, native } from './errors.js'
-import { NativeFile, NativeMap } from './native.js'
+import * as binding from './native.js'
 import { oneOf } from './validate.js'
 
 export type Mode = 'r' | 'r+' | 'c'
@@ -32,7 +32,7 @@ export class Mapping {
   readonly path: string
   /** Whether `window()` can map parts of it again: files can, regions and anonymous memory not. */
   readonly isFile: boolean
-  readonly #native: NativeMap
+  readonly #native: binding.Mapping
   /** Mappings made by `unmappable()`, closed with this one. */
   readonly #children = new Set<Mapping>()
   readonly #whole: ArrayBuffer | undefined
@@ -40,7 +40,7 @@ export class Mapping {
   /** Mirrors the native state so the hot paths (get/set) check it without a native call. */
   #closed = false
 
-  private constructor(nativeMap: NativeMap, path: string, isFile: boolean) {
+  private constructor(nativeMap: binding.Mapping, path: string, isFile: boolean) {
     this.#native = nativeMap
     this.byteLength = nativeMap.byteLength
     this.mode = nativeMap.mode as Mode
@@ -52,7 +52,7 @@ export class Mapping {
 
   static open(path: string, mode: Mode, offset: number, length?: number): Mapping {
     return new Mapping(
-      native(() => NativeMap.open(path, mode, offset, length)),
+      native(() => binding.Mapping.open(path, mode, offset, length)),
       path,
       true,
     )
@@ -68,7 +68,7 @@ export class Mapping {
     mode: Mode,
     read: (head: (length: number) => Uint8Array, map: (offset: number, length?: number) => Mapping) => T,
   ): T {
-    const file = native(() => NativeFile.open(path, mode))
+    const file = native(() => binding.RegularFile.open(path, mode))
     try {
       return read(
         (length) => native(() => file.head(length)),
@@ -87,7 +87,7 @@ export class Mapping {
   /** A named shared-memory region (Windows' backing of SharedMemoryArray), read-write. */
   static openRegion(name: string, length?: number): Mapping {
     return new Mapping(
-      native(() => NativeMap.openRegion(name, length)),
+      native(() => binding.Mapping.openRegion(name, length)),
       name,
       false,
     )
@@ -102,7 +102,7 @@ export class Mapping {
    */
   static create(path: string, byteLength: number, overwrite: boolean, write?: (map: Mapping) => void): Mapping {
     const staged = new Mapping(
-      native(() => NativeMap.create(path, byteLength, overwrite)),
+      native(() => binding.Mapping.create(path, byteLength, overwrite)),
       path,
       true,
     )
@@ -119,7 +119,7 @@ export class Mapping {
 
   static anonymous(byteLength: number): Mapping {
     return new Mapping(
-      native(() => NativeMap.anonymous(byteLength)),
+      native(() => binding.Mapping.anonymous(byteLength)),
       '',
       false,
     )

@@ -8,32 +8,32 @@ use std::sync::{Arc, OnceLock};
 use napi::sys;
 
 use crate::error::{self, Result};
-use crate::mapping::Slot;
+use crate::mapping::Backing;
 
 /// What each buffer's finalizer gets: the mapping it keeps alive, where the buffer starts, and
 /// which buffer it is (a later buffer may start at the same offset).
 struct Hint {
-    slot: Arc<Slot>,
+    backing: Arc<Backing>,
     offset: usize,
     id: u64,
 }
 
-/// Tells buffers apart for the slot's attached set, across every mapping of the process.
+/// Tells buffers apart for the backing's attached set, across every mapping of the process.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Wraps `len` bytes at `base + offset` in an ArrayBuffer that V8 neither copies nor frees.
-/// The buffer keeps `slot` (and so the mapping) alive until it is collected.
+/// The buffer keeps `backing` (and so the mapping) alive until it is collected.
 ///
 /// napi-rs's `ArrayBuffer::from_external` is not used: where the runtime refuses external
 /// buffers (Electron's V8 sandbox) it silently copies, and writes to a copy of a mapping would
 /// never reach the file. Here that case is the `ERR_MMAP_EXTERNAL_BUFFERS` error.
 ///
 /// # Safety
-/// `base + offset .. + len` must lie inside the mapping held by `slot`, and the mapping must
+/// `base + offset .. + len` must lie inside the mapping held by `backing`, and the mapping must
 /// not be released while the buffer is attached: `close()` detaches every buffer first.
 pub unsafe fn external(
     env: sys::napi_env,
-    slot: &Arc<Slot>,
+    backing: &Arc<Backing>,
     base: *mut u8,
     offset: usize,
     len: usize,
@@ -48,7 +48,7 @@ pub unsafe fn external(
     }
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     let hint = Box::into_raw(Box::new(Hint {
-        slot: Arc::clone(slot),
+        backing: Arc::clone(backing),
         offset,
         id,
     }))
@@ -74,7 +74,7 @@ pub unsafe fn external(
         // The hint is leaked, never freed here: whether the finalizer already ran, runs later or
         // never runs depends on the runtime (Node runs it synchronously on some failures; one
         // that defers finalizers, as Bun does, would run it after a free here: a double free).
-        // The leak is one small Box and a reference to the slot, whose mapping `close()` still
+        // The leak is one small Box and a reference to the backing, whose mapping `close()` still
         // unmaps. If the finalizer does run, its `id` matches no attached buffer.
         if refusal == Refusal::ThenFinalize {
             // SAFETY: as a runtime that defers finalizers would, once, with the hint it was given.
@@ -92,7 +92,7 @@ pub unsafe fn external(
             status,
         ));
     }
-    slot.attach(offset, id);
+    backing.attach(offset, id);
     Ok(value)
 }
 
@@ -126,7 +126,7 @@ unsafe extern "C" fn finalize(_env: sys::napi_env, _data: *mut c_void, hint: *mu
     // SAFETY: `hint` is the Box<Hint> leaked in `external`; V8 calls the finalizer at most once
     // per buffer, and `external` never frees a hint itself.
     let hint = unsafe { Box::from_raw(hint.cast::<Hint>()) };
-    hint.slot.detached(hint.offset, hint.id);
+    hint.backing.detached(hint.offset, hint.id);
 }
 
 pub fn check(status: sys::napi_status, what: &str) -> Result<()> {

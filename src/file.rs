@@ -1,31 +1,31 @@
 use std::cell::RefCell;
 
-use memmap_core::{Error, Mode, OpenOptions, RegularFile};
+use memmap_core::{Error, Mode, OpenOptions};
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 
 use crate::args;
 use crate::error::{self, IntoNapi, Result};
-use crate::mapping::NativeMap;
+use crate::mapping::Mapping;
 
 /// An open regular file: read its header, then map part of it. Both come from this one open,
 /// so they are of the same file even if its path is replaced in between.
 #[napi]
-pub struct NativeFile {
-    file: RefCell<Option<RegularFile>>,
+pub struct RegularFile {
+    file: RefCell<Option<memmap_core::RegularFile>>,
     path: String,
 }
 
 #[napi]
-impl NativeFile {
+impl RegularFile {
     /// Opens `path` for mapping in `mode` ('r', 'r+' or 'c').
     #[napi(factory)]
     pub fn open(path: String, mode: String) -> Result<Self> {
         let file = mode
             .parse::<Mode>()
-            .and_then(|m| RegularFile::open(&path, m))
+            .and_then(|m| memmap_core::RegularFile::open(&path, m))
             .napi()?;
-        Ok(NativeFile {
+        Ok(RegularFile {
             file: RefCell::new(Some(file)),
             path,
         })
@@ -45,13 +45,13 @@ impl NativeFile {
 
     /// Maps `length` bytes at `offset` (default: the rest of the file) in the mode of the open.
     #[napi]
-    pub fn map(&self, offset: f64, length: Option<f64>) -> Result<NativeMap> {
+    pub fn map(&self, offset: f64, length: Option<f64>) -> Result<Mapping> {
         let mut o = OpenOptions::new();
         o.offset(args::size("offset", offset).napi()?);
         if let Some(l) = length {
             o.len(args::size("length", l).napi()?);
         }
-        self.with(|f| f.map(&o).map(NativeMap::new).napi())
+        self.with(|f| f.map(&o).map(Mapping::new).napi())
     }
 
     /// Closes the file; maps made from it stay valid. Idempotent.
@@ -60,7 +60,7 @@ impl NativeFile {
         self.file.borrow_mut().take();
     }
 
-    fn with<T>(&self, f: impl FnOnce(&RegularFile) -> Result<T>) -> Result<T> {
+    fn with<T>(&self, f: impl FnOnce(&memmap_core::RegularFile) -> Result<T>) -> Result<T> {
         match self.file.borrow().as_ref() {
             Some(file) => f(file),
             None => Err(error::to_napi(&Error::closed(

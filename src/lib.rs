@@ -10,8 +10,8 @@ mod mapping;
 mod owned;
 mod reduce;
 
-pub use file::NativeFile;
-pub use mapping::NativeMap;
+pub use file::RegularFile;
+pub use mapping::Mapping;
 pub use owned::{
     create_region, own_region, owned_region_count, remove_owned_regions, unlink_owned_region,
     watch_owned_regions,

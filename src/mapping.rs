@@ -3,7 +3,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 
-use memmap_core::{Advice, CreateOptions, Error, MmapFile, Mode, OpenOptions, Pending};
+use memmap_core::{Advice, CreateOptions, Error, Mode, OpenOptions, Pending};
 use napi::bindgen_prelude::{ArrayBuffer, AsyncTask, Unknown};
 use napi::{Env, Task};
 use napi_derive::napi;
@@ -12,24 +12,24 @@ use crate::args;
 use crate::buffer;
 use crate::error::{self, IntoNapi, Result};
 
-/// The mapping, shared by the `NativeMap` object and the finalizers of its ArrayBuffers. It is
+/// The mapping, shared by the `Mapping` object and the finalizers of its ArrayBuffers. It is
 /// unmapped by `close()` once every buffer is detached, or when the last reference goes; a
 /// background flush may hold one a little longer.
-pub struct Slot {
-    map: RwLock<Option<Arc<MmapFile>>>,
+pub struct Backing {
+    map: RwLock<Option<Arc<memmap_core::Mapping>>>,
     /// Start offsets of the external buffers still attached, with each buffer's id: one buffer
     /// per start address (V8 debug builds refuse two over the same pointer), and `close()`
     /// checks none is left.
     attached: Mutex<HashMap<usize, u64>>,
 }
 
-impl Slot {
+impl Backing {
     pub fn release(&self) {
         let taken = self.map.write().unwrap_or_else(|e| e.into_inner()).take();
         drop(taken);
     }
 
-    fn get(&self) -> Option<Arc<MmapFile>> {
+    fn get(&self) -> Option<Arc<memmap_core::Mapping>> {
         self.map.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
@@ -60,8 +60,8 @@ impl Slot {
 /// larger than one buffer may be), builds views over them, and passes them all back to `close`
 /// so that every view is detached before the memory goes away.
 #[napi]
-pub struct NativeMap {
-    slot: Arc<Slot>,
+pub struct Mapping {
+    backing: Arc<Backing>,
     // A Cell, not `&mut self`: napi-rs keeps a shared borrow of the object alive while a
     // `flushAsync` task is pending, and `close()` must still work then.
     closed: Cell<bool>,
@@ -73,14 +73,14 @@ pub struct NativeMap {
     pending: RefCell<Option<Pending>>,
 }
 
-impl NativeMap {
-    pub(crate) fn new(map: MmapFile) -> Self {
-        NativeMap {
+impl Mapping {
+    pub(crate) fn new(map: memmap_core::Mapping) -> Self {
+        Mapping {
             pending: RefCell::new(None),
             len: map.len(),
             mode: map.mode(),
             path: map.path().map(|p| p.to_string_lossy().into_owned()),
-            slot: Arc::new(Slot {
+            backing: Arc::new(Backing {
                 map: RwLock::new(Some(Arc::new(map))),
                 attached: Mutex::new(HashMap::new()),
             }),
@@ -92,8 +92,8 @@ impl NativeMap {
         self.path.as_deref().map(Path::new)
     }
 
-    fn live(&self) -> Result<Arc<MmapFile>> {
-        self.slot
+    fn live(&self) -> Result<Arc<memmap_core::Mapping>> {
+        self.backing
             .get()
             .filter(|_| !self.closed.get())
             .ok_or_else(|| error::to_napi(&Error::closed("the map is closed", self.path())))
@@ -101,12 +101,12 @@ impl NativeMap {
 }
 
 #[napi]
-impl NativeMap {
+impl Mapping {
     /// Maps an existing file: `mode` is 'r', 'r+' or 'c'; `length` defaults to the rest of
     /// the file after `offset`.
     #[napi(factory)]
     pub fn open(path: String, mode: String, offset: f64, length: Option<f64>) -> Result<Self> {
-        let opened = || -> memmap_core::Result<MmapFile> {
+        let opened = || -> memmap_core::Result<memmap_core::Mapping> {
             let mut o = OpenOptions::new();
             o.mode(mode.parse::<Mode>()?)
                 .offset(args::size("offset", offset)?);
@@ -126,7 +126,7 @@ impl NativeMap {
     /// removes the file. With `overwrite`, `commit()` replaces an existing file.
     #[napi(factory)]
     pub fn create(path: String, length: f64, overwrite: bool) -> Result<Self> {
-        let made = || -> memmap_core::Result<(MmapFile, Pending)> {
+        let made = || -> memmap_core::Result<(memmap_core::Mapping, Pending)> {
             CreateOptions::new()
                 .overwrite(overwrite)
                 .stage(&path, args::size("length", length)?)
@@ -142,7 +142,7 @@ impl NativeMap {
     /// sees the old file or all of the new one. This map is closed afterwards, whatever happens;
     /// on failure the new file is removed.
     #[napi]
-    pub fn commit(&self, buffers: Vec<ArrayBuffer>) -> Result<NativeMap> {
+    pub fn commit(&self, buffers: Vec<ArrayBuffer>) -> Result<Mapping> {
         if self.pending.borrow().is_none() || self.closed.get() {
             return Err(error::own(
                 "ERR_MMAP_INTERNAL",
@@ -152,7 +152,7 @@ impl NativeMap {
         let pending = self.pending.borrow_mut().take();
         self.detach(buffers)?;
         let taken = self
-            .slot
+            .backing
             .map
             .write()
             .unwrap_or_else(|e| e.into_inner())
@@ -173,7 +173,7 @@ impl NativeMap {
     /// Zero-filled anonymous memory, shared (MAP_SHARED), with no file.
     #[napi(factory)]
     pub fn anonymous(length: f64) -> Result<Self> {
-        MmapFile::shared_anonymous(args::size("length", length).napi()?)
+        memmap_core::Mapping::shared_anonymous(args::size("length", length).napi()?)
             .map(Self::new)
             .napi()
     }
@@ -189,7 +189,7 @@ impl NativeMap {
     /// Another mapping of `byteLength` bytes at `byteOffset` of the same file and mode, closed
     /// on its own: a pass over a large file unmaps each window behind it.
     #[napi]
-    pub fn window(&self, byte_offset: f64, byte_length: f64) -> Result<NativeMap> {
+    pub fn window(&self, byte_offset: f64, byte_length: f64) -> Result<Mapping> {
         let offset = args::usize_of("byteOffset", byte_offset).napi()?;
         let len = args::usize_of("byteLength", byte_length).napi()?;
         self.live()?.window(offset, len).map(Self::new).napi()
@@ -219,29 +219,29 @@ impl NativeMap {
                 self.path(),
             )));
         }
-        if len > 0 && self.slot.attached().contains_key(&offset) {
+        if len > 0 && self.backing.attached().contains_key(&offset) {
             return Err(error::own(
                 "ERR_MMAP_INTERNAL",
                 format!("a buffer at offset {offset} is already attached"),
             ));
         }
-        // SAFETY: the range was checked against the mapping held by `self.slot`, which is
+        // SAFETY: the range was checked against the mapping held by `self.backing`, which is
         // released only after every attached buffer is detached (`close`).
-        let value =
-            match unsafe { buffer::external(env.raw(), &self.slot, map.as_mut_ptr(), offset, len) }
-            {
-                Ok(v) => v,
-                Err(e) if self.slot.attached().is_empty() => {
-                    // No buffer exists over the memory: unmap now rather than at collection,
-                    // and a created file never reaches its path.
-                    drop(map);
-                    self.slot.release();
-                    self.closed.set(true);
-                    self.pending.borrow_mut().take();
-                    return Err(e);
-                }
-                Err(e) => return Err(e),
-            };
+        let value = match unsafe {
+            buffer::external(env.raw(), &self.backing, map.as_mut_ptr(), offset, len)
+        } {
+            Ok(v) => v,
+            Err(e) if self.backing.attached().is_empty() => {
+                // No buffer exists over the memory: unmap now rather than at collection,
+                // and a created file never reaches its path.
+                drop(map);
+                self.backing.release();
+                self.closed.set(true);
+                self.pending.borrow_mut().take();
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        };
         // SAFETY: `value` was just created in this env.
         Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), value) })
     }
@@ -305,7 +305,7 @@ impl NativeMap {
             return Ok(());
         }
         self.detach(buffers)?;
-        self.slot.release();
+        self.backing.release();
         self.closed.set(true);
         // After the unmap: Windows cannot remove a file that is still mapped.
         self.pending.borrow_mut().take();
@@ -313,11 +313,11 @@ impl NativeMap {
     }
 }
 
-impl NativeMap {
+impl Mapping {
     /// Detaches `buffers`, which must be over this mapping; an error if any buffer over it is
     /// still attached afterwards (then nothing may be unmapped).
     fn detach(&self, buffers: Vec<ArrayBuffer>) -> Result<()> {
-        if let Some(map) = self.slot.get() {
+        if let Some(map) = self.backing.get() {
             let base = map.as_mut_ptr() as usize;
             for buffer in buffers {
                 if buffer.is_empty() || buffer.is_detached().unwrap_or(true) {
@@ -333,10 +333,10 @@ impl NativeMap {
                 buffer
                     .detach()
                     .map_err(|e| error::own("ERR_MMAP_INTERNAL", format!("detach failed: {e}")))?;
-                self.slot.detached_at(at);
+                self.backing.detached_at(at);
             }
         }
-        let left = self.slot.attached().len();
+        let left = self.backing.attached().len();
         if left > 0 {
             return Err(error::own(
                 "ERR_MMAP_INTERNAL",
@@ -358,7 +358,7 @@ fn with_path(e: Error, path: &str) -> Error {
 }
 
 pub struct FlushTask {
-    map: Option<Arc<MmapFile>>,
+    map: Option<Arc<memmap_core::Mapping>>,
 }
 
 impl Task for FlushTask {
@@ -383,19 +383,19 @@ impl Task for FlushTask {
 /// and holding it for the process, is `crate::owned`.
 #[cfg(windows)]
 mod region {
-    use memmap_core::{MmapFile, Result};
+    use memmap_core::{Mapping, Result};
 
-    pub fn open(name: &str, len: Option<u64>) -> Result<MmapFile> {
-        MmapFile::open_region(name, len)
+    pub fn open(name: &str, len: Option<u64>) -> Result<Mapping> {
+        Mapping::open_region(name, len)
     }
 }
 
 #[cfg(not(windows))]
 mod region {
-    use memmap_core::{Error, MmapFile, Result};
+    use memmap_core::{Error, Mapping, Result};
     use std::path::Path;
 
-    pub fn open(name: &str, _: Option<u64>) -> Result<MmapFile> {
+    pub fn open(name: &str, _: Option<u64>) -> Result<Mapping> {
         Err(Error::invalid_arg(
             "named shared-memory regions are the Windows backing; elsewhere regions are files",
             Some(Path::new(name)),

@@ -165,7 +165,7 @@ pub fn create_region(name: String, length: f64) -> Result<()> {
     let len = crate::args::size("length", length).map_err(|e| crate::error::to_napi(&e))?;
     #[cfg(windows)]
     {
-        let (held, map) = memmap_core::MmapFile::create_region(&name, len).napi()?;
+        let (held, map) = memmap_core::Mapping::create_region(&name, len).napi()?;
         drop(map);
         let was_empty = {
             let mut owned = owned();

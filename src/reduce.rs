@@ -1,8 +1,8 @@
-//! `NativeMap.reduce`: picks the element type, runs memmap-core's reduction, and hands back a
+//! `Mapping.reduce`: picks the element type, runs memmap-core's reduction, and hands back a
 //! number, or a bigint where the dtype is a 64-bit integer.
 
 use memmap_core::reduce::{self, Element, Sum};
-use memmap_core::{Error, MmapFile};
+use memmap_core::{Error, Mapping};
 use napi::bindgen_prelude::{BigInt, Either};
 
 pub type Value = Either<f64, BigInt>;
@@ -36,7 +36,7 @@ impl ToValue for u64 {
     }
 }
 
-fn run<T: ToValue>(map: &MmapFile, op: &str) -> Result<Value, Error> {
+fn run<T: ToValue>(map: &Mapping, op: &str) -> Result<Value, Error> {
     // SAFETY: not a proof, and this is the one place where the package relies on practice:
     // as_slice's contract asks that nothing write the bytes while the slice lives. Nothing in
     // this thread does (JavaScript waits for this synchronous call), but another process, or a
@@ -68,7 +68,7 @@ fn run<T: ToValue>(map: &MmapFile, op: &str) -> Result<Value, Error> {
     })
 }
 
-pub fn reduce(map: &MmapFile, dtype: &str, op: &str) -> Result<Value, Error> {
+pub fn reduce(map: &Mapping, dtype: &str, op: &str) -> Result<Value, Error> {
     match dtype {
         "int8" => run::<i8>(map, op),
         "uint8" | "bool" => run::<u8>(map, op),

@@ -10,7 +10,7 @@ pub enum Advice {
     Random,
     /// Start reading these pages in now.
     WillNeed,
-    /// The pages may be dropped from this process; see [`MmapFile::advise`](crate::MmapFile::advise)
+    /// The pages may be dropped from this process; see [`Mapping::advise`](crate::Mapping::advise)
     /// for what that means per mode.
     DontNeed,
 }

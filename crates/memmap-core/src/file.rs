@@ -48,8 +48,8 @@ impl OpenOptions {
         self
     }
 
-    pub fn open(&self, path: impl AsRef<Path>) -> Result<MmapFile> {
-        MmapFile::open(path, self)
+    pub fn open(&self, path: impl AsRef<Path>) -> Result<Mapping> {
+        Mapping::open(path, self)
     }
 }
 
@@ -88,8 +88,8 @@ impl CreateOptions {
         self
     }
 
-    pub fn create(&self, path: impl AsRef<Path>, len: u64) -> Result<MmapFile> {
-        MmapFile::create_with(path, len, self)
+    pub fn create(&self, path: impl AsRef<Path>, len: u64) -> Result<Mapping> {
+        Mapping::create_with(path, len, self)
     }
 
     /// Creates the new file beside `path` under a temporary name, maps it read-write, and
@@ -97,8 +97,8 @@ impl CreateOptions {
     /// the map, then hand it to [`Pending::commit`]: until then nothing at `path` changes, and
     /// dropping the `Pending` instead removes the temporary file (drop the map first: Windows
     /// cannot remove a mapped file), so a failure leaves nothing behind.
-    pub fn stage(&self, path: impl AsRef<Path>, len: u64) -> Result<(MmapFile, Pending)> {
-        MmapFile::stage(path.as_ref(), len, self)
+    pub fn stage(&self, path: impl AsRef<Path>, len: u64) -> Result<(Mapping, Pending)> {
+        Mapping::stage(path.as_ref(), len, self)
     }
 }
 
@@ -123,7 +123,7 @@ impl Pending {
     /// it). On any error the temporary file is removed.
     ///
     /// [`stage`]: CreateOptions::stage
-    pub fn commit(self, map: MmapFile) -> Result<MmapFile> {
+    pub fn commit(self, map: Mapping) -> Result<Mapping> {
         let len = map.len() as u64;
         let flushed = map.flush();
         // Unmapped before `self` can drop on an error: Windows cannot remove a mapped file.
@@ -229,7 +229,7 @@ impl RegularFile {
 
     /// Maps `options`' window of this file in this file's mode (`options.mode` is ignored).
     /// Sizes are checked against the size at open.
-    pub fn map(&self, options: &OpenOptions) -> Result<MmapFile> {
+    pub fn map(&self, options: &OpenOptions) -> Result<Mapping> {
         let path = self.path.as_path();
         let size = self.size;
         let offset = options.offset;
@@ -263,7 +263,7 @@ impl RegularFile {
             }
             Some(map_file(&self.file, &mut opts, self.mode, path)?)
         };
-        Ok(MmapFile {
+        Ok(Mapping {
             map,
             mode: self.mode,
             path: Some(path.to_path_buf()),
@@ -289,7 +289,7 @@ fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
 /// library can prevent: another process truncating the file while it is mapped makes an
 /// access to the lost pages a `SIGBUS`.
 #[derive(Debug)]
-pub struct MmapFile {
+pub struct Mapping {
     /// `None` for a zero-length window: the OS cannot map zero bytes.
     map: Option<Map>,
     mode: Mode,
@@ -298,7 +298,7 @@ pub struct MmapFile {
     file: Option<(Arc<File>, u64)>,
 }
 
-/// The memory behind an [`MmapFile`]: a memmap2 map, or a view of a named Windows region.
+/// The memory behind a [`Mapping`]: a memmap2 map, or a view of a named Windows region.
 #[derive(Debug)]
 enum Map {
     Raw(MmapRaw),
@@ -334,7 +334,7 @@ impl Map {
     }
 }
 
-impl MmapFile {
+impl Mapping {
     /// Maps an existing regular file.
     pub fn open(path: impl AsRef<Path>, options: &OpenOptions) -> Result<Self> {
         RegularFile::open(path, options.mode)?.map(options)
@@ -366,7 +366,7 @@ impl MmapFile {
             // On error `tmp.path` is dropped on the way out, which removes the file.
             Some(map_file(&file, &mut opts, Mode::ReadWrite, path)?)
         };
-        let map = MmapFile {
+        let map = Mapping {
             map,
             mode: Mode::ReadWrite,
             path: Some(path.to_path_buf()),
@@ -386,7 +386,7 @@ impl MmapFile {
     pub fn shared_anonymous(len: u64) -> Result<Self> {
         let ulen = to_usize(len, None)?;
         if ulen == 0 {
-            return Ok(MmapFile {
+            return Ok(Mapping {
                 map: None,
                 mode: Mode::ReadWrite,
                 path: None,
@@ -399,7 +399,7 @@ impl MmapFile {
         let map = opts
             .map_raw(&file)
             .map_err(|e| Error::io(e, "mmap", None))?;
-        Ok(MmapFile {
+        Ok(Mapping {
             map: Some(Map::Raw(map)),
             mode: Mode::ReadWrite,
             path: None,
@@ -411,7 +411,7 @@ impl MmapFile {
     /// unmapping it releases its pages, which is how a pass over a file larger than memory stays
     /// bounded where advice cannot drop pages (Windows). Anonymous memory has no file to map
     /// again (`ERR_MMAP_INVALID_ARG`).
-    pub fn window(&self, offset: usize, len: usize) -> Result<MmapFile> {
+    pub fn window(&self, offset: usize, len: usize) -> Result<Mapping> {
         self.check_range(offset, len)?;
         let Some((file, start)) = &self.file else {
             return Err(Error::invalid_arg(
@@ -427,7 +427,7 @@ impl MmapFile {
             opts.offset(start + offset as u64).len(len);
             Some(map_file(file, &mut opts, self.mode, path)?)
         };
-        Ok(MmapFile {
+        Ok(Mapping {
             map,
             mode: self.mode,
             path: self.path.clone(),
@@ -440,7 +440,7 @@ impl MmapFile {
     /// [`Region`](crate::Region) keeps the name reachable after the map is dropped; drop it to
     /// let the region go once no process maps it. An existing name is `EEXIST`.
     #[cfg(windows)]
-    pub fn create_region(name: &str, len: u64) -> Result<(crate::Region, MmapFile)> {
+    pub fn create_region(name: &str, len: u64) -> Result<(crate::Region, Mapping)> {
         use crate::platform::windows::Section;
         let path = Path::new(name);
         let ulen = to_usize(len, Some(path))?;
@@ -452,7 +452,7 @@ impl MmapFile {
 
     /// Maps the named region `name` read-write: `len` bytes of it, or all of it.
     #[cfg(windows)]
-    pub fn open_region(name: &str, len: Option<u64>) -> Result<MmapFile> {
+    pub fn open_region(name: &str, len: Option<u64>) -> Result<Mapping> {
         use crate::platform::windows::Section;
         let path = Path::new(name);
         let section =
@@ -475,7 +475,7 @@ impl MmapFile {
         section: &crate::platform::windows::Section,
         len: usize,
         path: &Path,
-    ) -> Result<MmapFile> {
+    ) -> Result<Mapping> {
         let map = if len == 0 {
             None
         } else {
@@ -484,7 +484,7 @@ impl MmapFile {
                 .map_err(|e| Error::io(e, "MapViewOfFile", Some(path)))?;
             Some(Map::Region(view))
         };
-        Ok(MmapFile {
+        Ok(Mapping {
             map,
             mode: Mode::ReadWrite,
             path: Some(path.to_path_buf()),
@@ -534,7 +534,7 @@ impl MmapFile {
     ///
     /// # Safety
     /// Rust assumes the memory behind a `&[T]` does not change while the slice lives, but a
-    /// mapping is memory that others can write: another `MmapFile` of the same file or region
+    /// mapping is memory that others can write: another `Mapping` of the same file or region
     /// (in this process or another), a write through [`as_mut_ptr`](Self::as_mut_ptr), and for
     /// `ReadOnly` and `CopyOnWrite` maps, writes to the file that show through pages this
     /// process has not copied. The caller must ensure nothing writes the mapped bytes while the
@@ -543,7 +543,7 @@ impl MmapFile {
     ///
     /// Safe code cannot call it:
     /// ```compile_fail,E0133
-    /// fn bytes(m: &memmap_core::MmapFile) -> &[u8] {
+    /// fn bytes(m: &memmap_core::Mapping) -> &[u8] {
     ///     m.as_slice::<u8>().unwrap()
     /// }
     /// ```
@@ -561,9 +561,9 @@ impl MmapFile {
     /// The mapping as a mutable slice of `T`; a `ReadOnly` map refuses.
     ///
     /// # Safety
-    /// `&mut self` excludes other borrows from this `MmapFile` only. The caller must ensure
+    /// `&mut self` excludes other borrows from this `Mapping` only. The caller must ensure
     /// that nothing else reads or writes the mapped bytes while the slice lives: no other
-    /// `MmapFile` of the same file or region in this or another process, and no access through
+    /// `Mapping` of the same file or region in this or another process, and no access through
     /// [`as_mut_ptr`](Self::as_mut_ptr).
     pub unsafe fn as_mut_slice<T: Pod>(&mut self) -> Result<&mut [T]> {
         if self.mode == Mode::ReadOnly {
@@ -667,13 +667,13 @@ impl MmapFile {
 }
 
 /// An anonymous shared buffer of `count` elements of `T`, zero-filled: the Zig seed's
-/// `createSharedBuffer`. Reach the elements with [`MmapFile::as_mut_slice`] (unsafe: see its
-/// contract) or [`MmapFile::as_mut_ptr`].
-pub fn create_shared_buffer<T: Pod>(count: usize) -> Result<MmapFile> {
+/// `createSharedBuffer`. Reach the elements with [`Mapping::as_mut_slice`] (unsafe: see its
+/// contract) or [`Mapping::as_mut_ptr`].
+pub fn create_shared_buffer<T: Pod>(count: usize) -> Result<Mapping> {
     let bytes = count.checked_mul(std::mem::size_of::<T>()).ok_or_else(|| {
         Error::invalid_arg(format!("{count} elements overflow the address space"), None)
     })?;
-    MmapFile::shared_anonymous(bytes as u64)
+    Mapping::shared_anonymous(bytes as u64)
 }
 
 #[cfg(unix)]

@@ -1,9 +1,9 @@
 //! Memory-mapped files and shared memory as typed slices.
 //!
 //! ```no_run
-//! use memmap_core::{MmapFile, Mode, OpenOptions};
+//! use memmap_core::{Mapping, Mode, OpenOptions};
 //!
-//! let mut created = MmapFile::create("weights.bin", 8 * 1000)?;
+//! let mut created = Mapping::create("weights.bin", 8 * 1000)?;
 //! // SAFETY: no other map of weights.bin exists while the slice lives.
 //! unsafe { created.as_mut_slice::<f64>() }?.fill(1.5);
 //! created.flush()?;
@@ -29,8 +29,13 @@ pub mod reduce;
 
 pub use advice::Advice;
 pub use error::{Error, Result};
-pub use file::{create_shared_buffer, CreateOptions, MmapFile, OpenOptions, Pending, RegularFile};
+pub use file::{create_shared_buffer, CreateOptions, Mapping, OpenOptions, Pending, RegularFile};
 pub use mode::Mode;
+
+/// The name API.md gives the crate's mapping type. It is [`Mapping`]: one name for one thing
+/// in every layer (core, binding, TypeScript), where `MmapFile` in TypeScript is the public
+/// raw-bytes class, a different thing.
+pub type MmapFile = Mapping;
 
 /// Keeps a named shared-memory region (Windows) reachable by name while it is held, even with
 /// no map of it open; dropping it lets the region go once no process maps it.

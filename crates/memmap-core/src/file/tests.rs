@@ -3,14 +3,14 @@ use std::fs;
 use super::*;
 
 /// `as_slice` for the tests: each test owns the files and memory it maps.
-fn read<T: bytemuck::Pod>(m: &MmapFile) -> Result<&[T]> {
+fn read<T: bytemuck::Pod>(m: &Mapping) -> Result<&[T]> {
     // SAFETY: no test writes the bytes by another map while a slice of them lives (tests with
     // two maps of one file use each slice within one statement).
     unsafe { m.as_slice::<T>() }
 }
 
 /// `as_mut_slice` for the tests.
-fn write<T: bytemuck::Pod>(m: &mut MmapFile) -> Result<&mut [T]> {
+fn write<T: bytemuck::Pod>(m: &mut Mapping) -> Result<&mut [T]> {
     // SAFETY: no test reads or writes the bytes by another map while this slice of them lives
     // (tests with two maps of one file use each slice within one statement).
     unsafe { m.as_mut_slice::<T>() }
@@ -28,7 +28,7 @@ fn write_f64(path: &Path, values: &[f64]) {
 fn create_makes_a_zeroed_file_of_exact_size_and_maps_it_read_write() {
     let d = dir();
     let p = d.path().join("a.bin");
-    let mut m = MmapFile::create(&p, 80).unwrap();
+    let mut m = Mapping::create(&p, 80).unwrap();
     assert_eq!(m.len(), 80);
     assert_eq!(m.mode(), Mode::ReadWrite);
     assert!(read::<f64>(&m).unwrap().iter().all(|&v| v == 0.0));
@@ -45,7 +45,7 @@ fn created_files_are_private_to_the_owner() {
     use std::os::unix::fs::PermissionsExt;
     let d = dir();
     let p = d.path().join("a.bin");
-    MmapFile::create(&p, 8).unwrap();
+    Mapping::create(&p, 8).unwrap();
     assert_eq!(
         fs::metadata(&p).unwrap().permissions().mode() & 0o777,
         0o600
@@ -66,7 +66,7 @@ fn create_refuses_an_existing_file_and_leaves_it_alone() {
     let d = dir();
     let p = d.path().join("a.bin");
     fs::write(&p, b"keep me").unwrap();
-    let err = MmapFile::create(&p, 8).unwrap_err();
+    let err = Mapping::create(&p, 8).unwrap_err();
     assert_eq!(err.code(), "EEXIST");
     assert_eq!(err.path(), Some(p.as_path()));
     assert_eq!(err.syscall(), Some("open"));
@@ -81,7 +81,7 @@ fn create_never_follows_a_planted_symlink() {
     fs::write(&target, b"victim").unwrap();
     let link = d.path().join("link");
     std::os::unix::fs::symlink(&target, &link).unwrap();
-    assert_eq!(MmapFile::create(&link, 8).unwrap_err().code(), "EEXIST");
+    assert_eq!(Mapping::create(&link, 8).unwrap_err().code(), "EEXIST");
     // Overwriting replaces the link itself, never the file it points to.
     CreateOptions::new()
         .overwrite(true)
@@ -150,7 +150,7 @@ fn windows_of_a_mapping_see_the_same_file() {
         assert_eq!(m.window(32, 1).unwrap_err().code(), "ERR_MMAP_INVALID_ARG");
         assert!(m.window(32, 0).unwrap().is_empty());
     }
-    let anon = MmapFile::shared_anonymous(64).unwrap();
+    let anon = Mapping::shared_anonymous(64).unwrap();
     assert_eq!(
         anon.window(0, 8).unwrap_err().code(),
         "ERR_MMAP_INVALID_ARG"
@@ -161,24 +161,24 @@ fn windows_of_a_mapping_see_the_same_file() {
 #[test]
 fn named_regions_on_windows() {
     let name = format!("Local\\memmap-test-{}", std::process::id());
-    let (region, mut a) = MmapFile::create_region(&name, 1000).unwrap();
+    let (region, mut a) = Mapping::create_region(&name, 1000).unwrap();
     assert_eq!(a.len(), 1000);
     write::<u8>(&mut a).unwrap()[999] = 7;
     assert_eq!(
-        MmapFile::create_region(&name, 8).unwrap_err().code(),
+        Mapping::create_region(&name, 8).unwrap_err().code(),
         "EEXIST"
     );
-    let b = MmapFile::open_region(&name, None).unwrap();
+    let b = Mapping::open_region(&name, None).unwrap();
     assert_eq!(b.len(), 1000, "the exact size, not one rounded to pages");
     assert_eq!(read::<u8>(&b).unwrap()[999], 7);
-    let e = MmapFile::open_region(&name, Some(5000)).unwrap_err();
+    let e = Mapping::open_region(&name, Some(5000)).unwrap_err();
     assert_eq!(e.code(), "ERR_MMAP_SIZE_MISMATCH");
     drop((a, b));
     // The region outlives its maps while `region` holds it, and goes with the last holder.
-    assert_eq!(MmapFile::open_region(&name, Some(8)).unwrap().len(), 8);
+    assert_eq!(Mapping::open_region(&name, Some(8)).unwrap().len(), 8);
     drop(region);
     assert_eq!(
-        MmapFile::open_region(&name, None).unwrap_err().code(),
+        Mapping::open_region(&name, None).unwrap_err().code(),
         "ENOENT"
     );
 }
@@ -186,7 +186,7 @@ fn named_regions_on_windows() {
 #[test]
 fn create_and_overwrite_refuse_directories() {
     let d = dir();
-    assert_eq!(MmapFile::create(d.path(), 8).unwrap_err().code(), "EEXIST");
+    assert_eq!(Mapping::create(d.path(), 8).unwrap_err().code(), "EEXIST");
     let err = CreateOptions::new()
         .overwrite(true)
         .create(d.path(), 8)
@@ -198,7 +198,7 @@ fn create_and_overwrite_refuse_directories() {
 fn create_of_zero_bytes_is_an_empty_map() {
     let d = dir();
     let p = d.path().join("empty.bin");
-    let mut m = MmapFile::create(&p, 0).unwrap();
+    let mut m = Mapping::create(&p, 0).unwrap();
     assert!(m.is_empty());
     assert!(write::<f64>(&mut m).unwrap().is_empty());
     m.flush().unwrap();
@@ -348,7 +348,7 @@ fn devices_and_fifos_are_refused_without_blocking() {
 fn flush_variants() {
     let d = dir();
     let p = d.path().join("a.bin");
-    let mut m = MmapFile::create(&p, 4096 * 3).unwrap();
+    let mut m = Mapping::create(&p, 4096 * 3).unwrap();
     write::<u8>(&mut m).unwrap()[5000] = 7;
     m.flush_range(4096, 4096).unwrap();
     assert_eq!(fs::read(&p).unwrap()[5000], 7);
@@ -368,7 +368,7 @@ fn flush_variants() {
 fn advice_of_every_kind_keeps_contents() {
     let d = dir();
     let p = d.path().join("a.bin");
-    let mut m = MmapFile::create(&p, 4096 * 4).unwrap();
+    let mut m = Mapping::create(&p, 4096 * 4).unwrap();
     write::<u8>(&mut m).unwrap()[100] = 9;
     for a in Advice::ALL {
         m.advise(a).unwrap();
@@ -389,7 +389,7 @@ fn advice_of_every_kind_keeps_contents() {
     cow.advise(Advice::DontNeed).unwrap();
     assert_eq!(read::<u8>(&cow).unwrap()[200], 3);
 
-    let empty = MmapFile::create(d.path().join("e.bin"), 0).unwrap();
+    let empty = Mapping::create(d.path().join("e.bin"), 0).unwrap();
     empty.advise(Advice::WillNeed).unwrap();
 }
 
@@ -441,7 +441,7 @@ fn sparse_files_past_4_gib_map_end_to_end() {
     let p = d.path().join("big.bin");
     let len: u64 = (5 << 30) + 8;
     {
-        let mut m = MmapFile::create(&p, len).unwrap();
+        let mut m = Mapping::create(&p, len).unwrap();
         let s = write::<f64>(&mut m).unwrap();
         let last = s.len() - 1;
         s[last] = 42.0;

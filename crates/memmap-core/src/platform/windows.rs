@@ -36,7 +36,7 @@ pub struct View {
 }
 
 // SAFETY: a view is plain memory shared with other processes; the raw pointer is only an
-// address, and every access through it goes through `MmapFile`'s own contracts.
+// address, and every access through it goes through `Mapping`'s own contracts.
 unsafe impl Send for View {}
 // SAFETY: as for `Send`: `View` has no interior state besides the address of the memory.
 unsafe impl Sync for View {}
