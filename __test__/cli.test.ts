@@ -6,9 +6,14 @@ import { join, resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
 
 import { MmapArray, saveNpy } from '../dist/index.mjs'
-import { tempDir } from './helpers'
+import { Mapping } from '../dist/mapping.js'
+import { tempDir, WINE } from './helpers'
 
 const CLI = resolve(__dirname, '../dist/cli.js')
+const probe = WINE
+  ? undefined
+  : spawnSync('python3', ['-c', 'import numpy; print(numpy.__version__)'], { encoding: 'utf8' })
+const NUMPY = probe?.status === 0 ? probe.stdout.trim() : undefined
 const dir = tempDir()
 const run = (...args: string[]) => {
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' })
@@ -58,21 +63,173 @@ describe('memmap CLI', () => {
     expect(s.std).toBeCloseTo(ref.std(), 12)
   })
 
-  it('stats over many windows agrees with the whole-array reductions', () => {
+  it('stats of a file larger than one 64 MiB segment are the whole-array reductions, to the bit', () => {
     const p = join(dir, 'big.f32')
-    const n = 70_000_001 // ~267 MiB: more than one 256 MiB window
+    const n = 70_000_001 // ~267 MiB: several segments of the native pass
     const a = MmapArray.create(p, { shape: [n], dtype: 'float32' })
     const v = a.array
     for (let i = 0; i < n; i++) v[i] = (i % 1009) - 500.25
     a.flush()
-    const want = { sum: a.sum() as number, mean: a.mean(), std: a.std(), min: a.min(), max: a.max() }
+    const want = { count: n, sum: a.sum(), mean: a.mean(), std: a.std(), min: a.min(), max: a.max() }
     a.close()
-    const got = json('stats', p, '--dtype', 'float32')
-    expect(got.count).toBe(n)
-    expect(got.min).toBe(want.min)
-    expect(got.max).toBe(want.max)
-    for (const k of ['sum', 'mean', 'std'] as const)
-      expect(Math.abs(got[k] - want[k]) / Math.abs(want[k])).toBeLessThan(1e-9)
+    expect(json('stats', p, '--dtype', 'float32')).toEqual({ path: p, dtype: 'float32', ...want })
+  })
+
+  it('stats: NaN propagates (null in JSON, NaN in text), as numpy does', () => {
+    const p = join(dir, 'nan.f64')
+    writeFileSync(p, new Uint8Array(Float64Array.from([1, NaN, 3]).buffer))
+    expect(json('stats', p)).toEqual({
+      path: p,
+      dtype: 'float64',
+      count: 3,
+      sum: null,
+      mean: null,
+      std: null,
+      min: null,
+      max: null,
+    })
+    const text = run('stats', p)
+    expect(text.code).toBe(0)
+    for (const k of ['sum', 'mean', 'std', 'min', 'max']) expect(text.out).toMatch(new RegExp(`^${k}\\s+NaN$`, 'm'))
+    // A NaN past the first segment of a large float32 file.
+    const big = join(dir, 'nan.f32')
+    const f = new Float32Array(20_000_000).fill(1.5)
+    f[19_999_990] = NaN
+    writeFileSync(big, new Uint8Array(f.buffer))
+    expect(json('stats', big, '--dtype', 'float32')).toMatchObject({
+      count: 20_000_000,
+      sum: null,
+      min: null,
+      max: null,
+    })
+  })
+
+  it('stats of empty arrays: count 0, sum 0, the rest null (NaN or no value)', () => {
+    const empty = join(dir, 'empty.npy')
+    saveNpy(empty, new Float64Array(0))
+    const none = { count: 0, sum: 0, mean: null, std: null, min: null, max: null }
+    expect(json('stats', empty)).toEqual({ path: empty, dtype: 'float64', ...none })
+    const i8 = join(dir, 'empty-i8.npy')
+    saveNpy(i8, new BigInt64Array(0), { shape: [3, 0] })
+    expect(json('stats', i8)).toEqual({ path: i8, dtype: 'int64', ...none, sum: '0' })
+    const raw0 = join(dir, 'empty.bin')
+    writeFileSync(raw0, new Uint8Array(0))
+    expect(json('stats', raw0, '--dtype', 'u2')).toEqual({ path: raw0, dtype: 'uint16', ...none })
+    expect(run('stats', empty).out).toMatch(/^min\s+null$/m)
+  })
+
+  it('stats of 64-bit integers: exact decimal strings, the sum past 2^64 included', () => {
+    const i8 = join(dir, 'big-i8.npy')
+    saveNpy(i8, BigInt64Array.from([2n ** 62n + 1n, 2n ** 62n, -1n, 2n ** 62n - 7n]))
+    expect(json('stats', i8)).toMatchObject({
+      dtype: 'int64',
+      count: 4,
+      sum: String(3n * 2n ** 62n - 7n),
+      min: '-1',
+      max: String(2n ** 62n + 1n),
+    })
+    const u8 = join(dir, 'big.u8')
+    const max = 2n ** 64n - 1n
+    writeFileSync(u8, new Uint8Array(BigUint64Array.from([max, max, 5n]).buffer))
+    const s = json('stats', u8, '--dtype', 'uint64')
+    expect(s).toMatchObject({ count: 3, sum: String(2n * max + 5n), min: '5', max: String(max) })
+    expect(s.mean).toBe(Number(2n * max + 5n) / 3)
+    expect(run('stats', u8, '--dtype', 'uint64').out).toMatch(new RegExp(`^sum\\s+${2n * max + 5n}$`, 'm'))
+  })
+
+  it.skipIf(NUMPY === undefined)('stats of raw and .npy files agree with numpy', () => {
+    const cases = [
+      // numpy dtype, our dtype, expression over `rng`
+      ['float64', 'float64', 'rng.standard_normal(3_000_001) * 1e3 + 7'],
+      ['float32', 'float32', 'rng.standard_normal(2_000_003).astype(np.float32)'],
+      ['int64', 'int64', 'rng.integers(-2**62, 2**62, 100_001, dtype=np.int64)'],
+      ['uint64', 'uint64', 'rng.integers(2**63, 2**64 - 1, 5_001, dtype=np.uint64)'],
+      ['int8', 'int8', 'rng.integers(-128, 128, 1_000_000, dtype=np.int8)'],
+      ['uint16', 'uint16', 'rng.integers(0, 2**16, 777, dtype=np.uint16)'],
+      ['bool', 'bool', 'rng.integers(0, 2, 12_345).astype(np.bool_)'],
+    ] as const
+    const script = `
+import json, numpy as np
+rng = np.random.default_rng(12)
+out = {}
+for name, expr in ${JSON.stringify(cases.map(([t, , e]) => [t, e]))}:
+    a = eval(expr)
+    np.save(name + '.npy', a.reshape(-1, 1) if name == 'int8' else a)
+    a.tofile(name + '.raw')
+    exact = a.dtype.kind in 'iub'
+    f = np.float64
+    out[name] = dict(
+        count=int(a.size),
+        sum=str(int(a.astype(object).sum())) if exact else float(a.sum(dtype=f)),
+        mean=float(a.mean(dtype=f)), std=float(a.std(dtype=f)),
+        min=str(int(a.min())) if exact else float(a.min()), max=str(int(a.max())) if exact else float(a.max()))
+print(json.dumps(out))
+`
+    const r = spawnSync('python3', ['-c', script], { encoding: 'utf8', cwd: dir })
+    expect(r.status, r.stderr).toBe(0)
+    const want = JSON.parse(r.stdout)
+    for (const [name, dtype] of cases) {
+      const w = want[name]
+      for (const got of [
+        json('stats', join(dir, `${name}.npy`)),
+        json('stats', join(dir, `${name}.raw`), '--dtype', dtype),
+      ]) {
+        expect(got.dtype, name).toBe(dtype)
+        expect(got.count, name).toBe(w.count)
+        const big = dtype === 'int64' || dtype === 'uint64'
+        if (typeof w.sum === 'string') {
+          // Integers: exact; 64-bit ones as strings, smaller ones as numbers.
+          for (const k of ['sum', 'min', 'max']) expect(String(got[k]), `${name} ${k}`).toBe(w[k])
+          expect(typeof got.sum, name).toBe(big ? 'string' : 'number')
+        } else {
+          expect(got.min, name).toBe(w.min)
+          expect(got.max, name).toBe(w.max)
+          expect(Math.abs(got.sum - w.sum), name).toBeLessThanOrEqual(1e-12 * Math.abs(w.sum) * Math.sqrt(w.count))
+        }
+        for (const k of ['mean', 'std'])
+          expect(Math.abs(got[k] - w[k]), `${name} ${k}`).toBeLessThanOrEqual(
+            1e-12 * Math.max(Math.abs(w[k]), 1e-300) + 1e-15,
+          )
+      }
+    }
+  })
+
+  it('native stats: off the main thread, progress increasing to the byte length before it resolves', async () => {
+    const p = join(dir, 'progress.f64')
+    const n = 20_000_000 // 160 MiB: three segments
+    writeFileSync(p, new Uint8Array(Float64Array.from({ length: n }, (_, i) => (i % 17) - 8).buffer))
+    const map = Mapping.open(p, 'r', 0)
+    const seen: number[] = []
+    let settled = false
+    let late = 0
+    const pending = map.stats('float64', (bytes) => {
+      if (settled) late++
+      seen.push(bytes)
+    })
+    // The pass runs on the thread pool, so this thread is free meanwhile (the reports arrive
+    // while it is pending), and close() does not pull the memory from under it.
+    map.close()
+    const s = await pending
+    settled = true
+    await new Promise((r) => setTimeout(r, 50)) // a native report arriving now is dropped
+    expect(late).toBe(0)
+    expect(seen.length).toBeGreaterThanOrEqual(2)
+    const SEGMENT = 64 * 2 ** 20
+    expect(seen.every((b, i) => b > (seen[i - 1] ?? 0) && (b % SEGMENT === 0 || b === n * 8))).toBe(true)
+    expect(seen.at(-1)).toBe(n * 8)
+    using ref = MmapArray.open(p, { mode: 'r' })
+    expect(s).toEqual({ count: n, sum: ref.sum(), mean: ref.mean(), std: ref.std(), min: -8, max: 8 })
+    // A mapping smaller than one segment reports once, at the end; one without a callback is fine.
+    const small = Mapping.open(p, 'r', 0, 800)
+    const once: number[] = []
+    expect((await small.stats('int16', (b) => once.push(b))).count).toBe(400)
+    expect(once).toEqual([800])
+    expect((await small.stats('uint64')).count).toBe(100)
+    small.close()
+    await expect(small.stats('float64')).rejects.toMatchObject({ code: 'ERR_MMAP_CLOSED' })
+    const odd = Mapping.open(p, 'r', 0, 6)
+    await expect(odd.stats('float32')).rejects.toMatchObject({ code: 'ERR_MMAP_SIZE_MISMATCH' })
+    odd.close()
   })
 
   it('head: the first rows, 64-bit integers as exact strings in JSON', () => {

@@ -1,4 +1,5 @@
-import { MappedArray, MmapArray, type OpenOptions } from './array.js'
+import { MappedArray } from './mapped-array.js'
+import { MmapArray, type OpenOptions } from './mmap-array.js'
 import type { DTypeLike, DTypeOf, TypedArray } from './dtype.js'
 import { invalidArg } from './errors.js'
 import { Mapping } from './mapping.js'

@@ -65,9 +65,25 @@ export declare class Mapping {
    * `sum`, `mean`, `std`, `min` or `max` of the whole mapping read as `dtype`, on all cores
    * for large arrays. 64-bit integer sums, minima and maxima come back as bigint.
    */
-  reduce(dtype: string, op: string): number | bigint
+  reduce(dtype: DType, op: ReduceOp): number | bigint
+  /**
+   * Count, sum, mean, std, min and max of the whole mapping read as `dtype`, from one read
+   * of it, off the main thread. `progress(bytes)` is called on the main thread with the bytes
+   * reduced so far after each 64 MiB (possibly after the promise settles). A file larger
+   * than memory: pages already read are released as the pass goes (see memmap-core's
+   * `reduce::stats_of`).
+   */
+  stats(dtype: DType, progress?: ((arg: number) => void) | undefined | null): Promise<Stats>
   /** madvise over the whole mapping or `offset..offset + length`. */
   advise(advice: string, offset?: number | undefined | null, length?: number | undefined | null): void
+  /**
+   * Copies `into.length` bytes at `byteOffset` of the mapping into `into`: how the
+   * TypeScript layer reads the first elements of an array before it has made a buffer over
+   * the mapping (which costs far more than a call).
+   */
+  read(byteOffset: number, into: Uint8Array): void
+  /** Copies `from` to `byteOffset` of the mapping: `read`'s counterpart for writes. */
+  write(byteOffset: number, from: Uint8Array): void
   /**
    * Detaches `buffers` (every typed array over them drops to length 0), then unmaps.
    * Idempotent. If any buffer over the mapping is left attached, nothing is unmapped.
@@ -97,6 +113,9 @@ export declare class RegularFile {
  */
 export declare function createRegion(name: string, length: number): void
 
+/** An element type, by its canonical name: what the TypeScript layer's `DType` names. */
+export type DType = 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'uint64' | 'float32' | 'float64' | 'bool'
+
 /** How many regions this process owns now, whichever thread created them. */
 export declare function ownedRegionCount(): number
 
@@ -107,8 +126,24 @@ export declare function ownedRegionCount(): number
  */
 export declare function ownRegion(path: string): void
 
+/** A single reduction. */
+export type ReduceOp = 'sum' | 'mean' | 'std' | 'min' | 'max'
+
 /** Removes every region this process owns (what exit and signals do); returns how many it held. */
 export declare function removeOwnedRegions(): number
+
+/**
+ * Every reduction of a mapping from one read of it; each field is what `reduce` of the same
+ * name returns, except that `min` and `max` of an empty mapping are null instead of an error.
+ */
+export interface Stats {
+  count: number
+  sum: number | bigint
+  mean: number
+  std: number
+  min: number | bigint | null
+  max: number | bigint | null
+}
 
 /**
  * If this process owns the region `path`: forgets it and removes its name (POSIX: only if it

@@ -1,6 +1,7 @@
 import { realpathSync, statSync, type BigIntStats, type Stats } from 'node:fs'
 
-import { MmapArray, product, toShape, type Shape } from './array.js'
+import { MmapArray } from './mmap-array.js'
+import { product, toShape, type Shape } from './shape.js'
 import { toDType, type DTypeInfo, type DTypeLike } from './dtype.js'
 import { fromFs, invalidArg } from './errors.js'
 import { MODES, type Mode } from './mapping.js'

@@ -9,11 +9,11 @@ import { statSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 
 import './dispose.js'
-import { MmapArray, type MappedArray } from './array.js'
-import { DTYPES, toDType } from './dtype.js'
+import type { ArrayInit } from './mapped-array.js'
+import { arrayFromInit, openInit, type OpenOptions } from './mmap-array.js'
+import { toDType } from './dtype.js'
 import { MmapError } from './errors.js'
-import { parseNpyHeader } from './npy-header.js'
-import { openNpy, readHead } from './npy.js'
+import { openNpyOrRaw } from './npy.js'
 
 const USAGE = `usage: memmap <command> FILE [options]
 
@@ -40,25 +40,22 @@ interface Options {
   json?: boolean
 }
 
-function isNpy(path: string): boolean {
-  try {
-    const head = readHead(path)
-    return head.length >= 6 && head[0] === 0x93 && String.fromCharCode(...head.subarray(1, 6)) === 'NUMPY'
-  } catch {
-    return false
-  }
-}
-
-/** Raw unless the file is .npy and no layout option overrides its header. */
-function rawRequested(path: string, o: Options): boolean {
-  return !isNpy(path) || o.dtype !== undefined || o.shape !== undefined || o.offset !== undefined
-}
-
-function open(path: string, o: Options): MappedArray {
-  if (!rawRequested(path, o)) return openNpy(path)
+/** The layout options, if any is given: then the file is read raw whatever its first bytes are. */
+function rawLayout(o: Options): OpenOptions | undefined {
+  if (o.dtype === undefined && o.shape === undefined && o.offset === undefined) return undefined
   const shape = o.shape === undefined ? undefined : o.shape.split(',').map((d) => toInt('--shape', d))
   const offset = o.offset === undefined ? 0 : toInt('--offset', o.offset)
-  return MmapArray.open(path, { dtype: o.dtype ?? 'float64', shape, offset, mode: 'r' })
+  return { dtype: o.dtype ?? 'float64', shape, offset, mode: 'r' }
+}
+
+/**
+ * One open of the file: a .npy file with the dtype and shape of its header unless a layout
+ * option overrides it, anything else raw (float64 unless told).
+ */
+function open(path: string, o: Options): ArrayInit {
+  const raw = rawLayout(o)
+  if (raw !== undefined) return openInit(path, raw)
+  return openNpyOrRaw(path, 'r', (map) => openInit(path, { dtype: 'float64', mode: 'r' }, map)).init
 }
 
 function toInt(flag: string, text: string): number {
@@ -73,18 +70,19 @@ const show = (v: unknown): unknown => (typeof v === 'bigint' ? v.toString() : v)
 
 function info(path: string, o: Options): Record<string, unknown> {
   const size = statSync(path).size
-  if (isNpy(path)) {
-    // The dtype and shape are what openNpy makes of the header, so the rules (and their errors:
-    // an unsupported dtype is ERR_MMAP_FORMAT) have one owner.
-    using arr = openNpy(path)
-    const h = parseNpyHeader(readHead(path), path)
+  // The dtype and shape are what openNpy makes of the header, so the rules (and their errors:
+  // an unsupported dtype is ERR_MMAP_FORMAT) have one owner.
+  const npy = openNpyOrRaw(path, 'r')
+  if (npy?.header !== undefined) {
+    const { init, header } = npy
+    init.map.close()
     return {
       path,
-      format: `npy ${h.version.join('.')}`,
+      format: `npy ${header.version.join('.')}`,
       bytes: size,
-      dtype: arr.dtype,
-      shape: [...arr.shape],
-      dataOffset: h.dataOffset,
+      dtype: init.dtype.name,
+      shape: [...init.shape],
+      dataOffset: header.dataOffset,
     }
   }
   const dtype = toDType(o.dtype ?? 'float64', path)
@@ -101,75 +99,43 @@ function info(path: string, o: Options): Record<string, unknown> {
   }
 }
 
+/** Files larger than this get a progress bar (on a terminal). */
+const PROGRESS_BYTES = 256 * 2 ** 20
+const MiB = 2 ** 20
+
 /**
- * Native reductions, window by window, so a progress bar can follow a large file: each window
- * is mapped on its own and the partial results are merged (Chan et al. for the variance).
+ * One native pass over the whole file, off the main thread (memmap-core's `stats_of`): every
+ * number comes from the core, and its progress reports move the bar.
  */
 async function stats(path: string, o: Options, json: boolean): Promise<Record<string, unknown>> {
-  const whole = open(path, o)
-  const { dtype, size, itemsize } = whole
-  whole.close()
-  const base = rawRequested(path, o)
-    ? o.offset === undefined
-      ? 0
-      : toInt('--offset', o.offset)
-    : parseNpyHeader(readHead(path), path).dataOffset
-  const info = DTYPES[dtype]
-  const WINDOW = 256 * 2 ** 20
-  const per = Math.max(1, Math.floor(WINDOW / itemsize))
-  const steps = Math.ceil(size / per)
   const { SingleBar } = await import('cli-progress')
+  const { map, dtype } = open(path, o)
   const bar =
-    !json && process.stderr.isTTY && size * itemsize > WINDOW
+    !json && process.stderr.isTTY && map.byteLength > PROGRESS_BYTES
       ? new SingleBar({ format: 'memmap stats [{bar}] {percentage}% | {value}/{total} MiB', hideCursor: true })
       : undefined
-  bar?.start(Math.ceil((size * itemsize) / 2 ** 20), 0)
-  let n = 0
-  let mean = 0
-  let m2 = 0
-  let sum: number | bigint = info.bigint ? 0n : 0
-  let min: number | bigint | undefined
-  let max: number | bigint | undefined
-  let nan = false
-  for (let k = 0; k < steps; k++) {
-    const count = Math.min(per, size - k * per)
-    const part = MmapArray.open(path, { dtype, shape: [count], offset: base + k * per * itemsize, mode: 'r' })
-    try {
-      const s = part.sum()
-      const sd = part.std()
-      const lo = part.min()
-      const hi = part.max()
-      sum = typeof s === 'bigint' ? (sum as bigint) + s : (sum as number) + s
-      const m = Number(s) / count
-      const delta = m - mean
-      const total = n + count
-      mean += (delta * count) / total
-      m2 += sd * sd * count + (delta * delta * n * count) / total
-      n = total
-      if (Number.isNaN(lo) || Number.isNaN(hi)) nan = true
-      if (min === undefined || lo < min) min = lo
-      if (max === undefined || hi > max) max = hi
-    } finally {
-      part.close()
+  try {
+    bar?.start(Math.ceil(map.byteLength / MiB), 0)
+    const s = await map.stats(dtype.name, bar && ((bytes) => bar.update(Math.ceil(bytes / MiB))))
+    return {
+      path,
+      dtype: dtype.name,
+      count: s.count,
+      sum: show(s.sum),
+      mean: s.mean,
+      std: s.std,
+      min: show(s.min),
+      max: show(s.max),
     }
-    bar?.update(Math.ceil(((k * per + count) * itemsize) / 2 ** 20))
-  }
-  bar?.stop()
-  return {
-    path,
-    dtype,
-    count: n,
-    sum: show(sum),
-    mean: n ? Number(sum) / n : NaN,
-    std: n ? Math.sqrt(m2 / n) : NaN,
-    min: nan ? NaN : show(min ?? null),
-    max: nan ? NaN : show(max ?? null),
+  } finally {
+    bar?.stop()
+    map.close()
   }
 }
 
 function head(path: string, o: Options): Record<string, unknown> {
   const rows = o.n === undefined ? 10 : toInt('-n', o.n)
-  using arr = open(path, o)
+  using arr = arrayFromInit(open(path, o))
   const take = arr.ndim === 0 ? 0 : Math.min(rows, arr.shape[0])
   const out: unknown[] = []
   if (arr.ndim === 0) out.push(show(arr.get()))

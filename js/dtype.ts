@@ -209,3 +209,40 @@ export function toDType(value: unknown, path?: string): DTypeInfo {
 export function dtypeOfArray(a: TypedArray): DTypeInfo {
   return toDType(a.constructor)
 }
+
+/** A value as the typed array of `dtype` stores it. @internal */
+export function toElement(value: unknown, dtype: DTypeInfo, path?: string): number | bigint {
+  if (dtype.bigint) {
+    if (typeof value === 'bigint') return value
+    if (typeof value === 'number' && Number.isSafeInteger(value)) return BigInt(value)
+    if (typeof value === 'boolean') return value ? 1n : 0n
+    throw invalidArg(`a ${dtype.name} value must be a bigint or a safe integer, got ${describe(value)}`, path)
+  }
+  if (typeof value === 'number') return dtype.name === 'bool' ? (value !== 0 && value === value ? 1 : 0) : value
+  if (typeof value === 'boolean') return value ? 1 : 0
+  if (typeof value === 'bigint') return dtype.name === 'bool' ? (value !== 0n ? 1 : 0) : Number(value)
+  throw invalidArg(`a ${dtype.name} value must be a number, got ${describe(value)}`, path)
+}
+
+/** Sets every element of `a` to `value`, already converted by `toElement`. @internal */
+export function fillArray(a: TypedArray, value: number | bigint): void {
+  ;(a.fill as (v: number | bigint) => TypedArray)(value)
+}
+
+/**
+ * Copies `src` into `dst` (of `dtype`): typed arrays of the same kind of element in one native
+ * copy, anything else element by element through `toElement`. @internal
+ */
+export function copyElements(
+  dst: TypedArray,
+  src: TypedArray | ArrayLike<unknown>,
+  dtype: DTypeInfo,
+  path?: string,
+): void {
+  const srcIsBig = src instanceof BigInt64Array || src instanceof BigUint64Array
+  if (ArrayBuffer.isView(src) && srcIsBig === dtype.bigint && dtype.name !== 'bool') {
+    ;(dst.set as (a: ArrayLike<number | bigint>) => void)(src as ArrayLike<number | bigint>)
+    return
+  }
+  for (let i = 0; i < src.length; i++) dst[i] = toElement(src[i], dtype, path) as never
+}

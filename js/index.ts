@@ -1,18 +1,9 @@
 import './dispose.js'
 
-export {
-  MappedArray,
-  MmapArray,
-  type ArrayChunk,
-  type ArrayData,
-  type DTypeOfData,
-  type ArrayInfo,
-  type NestedArray,
-  type CreateOptions,
-  type FromArrayOptions,
-  type OpenOptions,
-  type Shape,
-} from './array.js'
+export { MappedArray, type ArrayChunk, type ArrayInfo } from './mapped-array.js'
+export { MmapArray, type CreateOptions, type FromArrayOptions, type OpenOptions } from './mmap-array.js'
+export type { ArrayData, DTypeOfData, NestedArray } from './ingest.js'
+export type { Shape } from './shape.js'
 export { loadBinary, saveBinary, type LoadOptions, type SaveOptions } from './binary.js'
 export { MmapCache, type CacheEntryOptions, type CacheOptions } from './cache.js'
 export type {

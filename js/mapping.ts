@@ -1,5 +1,6 @@
 import { constants } from 'node:buffer'
 
+import type { DType } from './dtype.js'
 import { fromNative, invalidArg, native } from './errors.js'
 import * as binding from './native.js'
 import { oneOf } from './validate.js'
@@ -35,7 +36,8 @@ export class Mapping {
   readonly #native: binding.Mapping
   /** Mappings made by `unmappable()`, closed with this one. */
   readonly #children = new Set<Mapping>()
-  readonly #whole: ArrayBuffer | undefined
+  /** The buffer over the whole mapping, made on first need: opening makes no ArrayBuffer. */
+  #whole: ArrayBuffer | undefined
   readonly #windows = new Map<number, ArrayBuffer>()
   /** Mirrors the native state so the hot paths (get/set) check it without a native call. */
   #closed = false
@@ -46,8 +48,6 @@ export class Mapping {
     this.mode = nativeMap.mode as Mode
     this.path = path
     this.isFile = isFile
-    // Taken at once where it fits, so that a runtime refusing external buffers fails at open.
-    this.#whole = this.byteLength <= MAX_BUFFER ? (native(() => nativeMap.buffer()) as ArrayBuffer) : undefined
   }
 
   static open(path: string, mode: Mode, offset: number, length?: number): Mapping {
@@ -125,20 +125,26 @@ export class Mapping {
     )
   }
 
-  /** Whether one ArrayBuffer holds the whole mapping. */
+  /** Whether one ArrayBuffer can hold the whole mapping. */
   get fitsOneBuffer(): boolean {
-    return this.#whole !== undefined
+    return this.byteLength <= MAX_BUFFER
   }
 
-  /** The one ArrayBuffer over the whole mapping. */
+  /**
+   * The one ArrayBuffer over the whole mapping, made on first use: an external buffer's size
+   * counts as V8 external memory and making a large one costs tens of microseconds, so a mapping
+   * that is only opened, reduced or read element by element (`read`) never makes one.
+   */
   get buffer(): ArrayBuffer {
-    if (this.#whole === undefined) {
+    if (this.#whole !== undefined) return this.#whole
+    if (!this.fitsOneBuffer) {
       throw invalidArg(
         `${this.byteLength} bytes is more than one ArrayBuffer can hold in this Node.js ` +
           `(buffer.constants.MAX_LENGTH = ${MAX_BUFFER}); map a window of it with offset and length`,
         this.path || undefined,
       )
     }
+    this.#whole = native(() => this.#native.buffer()) as ArrayBuffer
     return this.#whole
   }
 
@@ -150,6 +156,16 @@ export class Mapping {
       this.#windows.set(byteOffset, w)
     }
     return w
+  }
+
+  /** Copies `into.length` bytes at `byteOffset` into `into`, with no buffer over the mapping. */
+  read(byteOffset: number, into: Uint8Array): void {
+    native(() => this.#native.read(byteOffset, into))
+  }
+
+  /** Copies `from` to `byteOffset`, with no buffer over the mapping. */
+  write(byteOffset: number, from: Uint8Array): void {
+    native(() => this.#native.write(byteOffset, from))
   }
 
   /**
@@ -184,8 +200,36 @@ export class Mapping {
   }
 
   /** A native reduction over the whole mapping read as `dtype` (a canonical name). */
-  reduce(dtype: string, op: 'sum' | 'mean' | 'std' | 'min' | 'max'): number | bigint {
+  reduce(dtype: DType, op: 'sum' | 'mean' | 'std' | 'min' | 'max'): number | bigint {
     return native(() => this.#native.reduce(dtype, op))
+  }
+
+  /**
+   * Count, sum, mean, std, min and max of the whole mapping read as `dtype`, from one native
+   * pass off the main thread (see `Mapping.stats` in src/mapping.rs). `onProgress(bytes)` is
+   * called with the bytes reduced so far, increasing, ending at `byteLength` before the promise
+   * resolves.
+   */
+  async stats(dtype: DType, onProgress?: (bytes: number) => void): Promise<binding.Stats> {
+    let done = 0
+    let settled = false
+    // The native side reports from another thread; a report may arrive after the result.
+    const report = (bytes: number): void => {
+      if (settled || bytes <= done) return
+      done = bytes
+      onProgress?.(bytes)
+    }
+    const pending = native(() => this.#native.stats(dtype, onProgress && report))
+    let result: binding.Stats
+    try {
+      result = await pending
+    } catch (err) {
+      throw fromNative(err)
+    } finally {
+      settled = true
+    }
+    if (done < this.byteLength) onProgress?.(this.byteLength)
+    return result
   }
 
   advise(advice: unknown, offset?: number, length?: number): void {

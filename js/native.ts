@@ -7,6 +7,8 @@ export type Mapping = binding.Mapping
 export const Mapping = binding.Mapping
 export type RegularFile = binding.RegularFile
 export const RegularFile = binding.RegularFile
+/** What `Mapping.stats` resolves to. */
+export type Stats = binding.Stats
 
 /** The process-wide registry of the shared-memory regions this process owns (src/owned.rs). */
 export const { createRegion, ownRegion, ownedRegionCount, removeOwnedRegions, unlinkOwnedRegion, watchOwnedRegions } =

@@ -1,9 +1,11 @@
-import { arrayFromInit, MappedArray, openInit, product, toShape, type MmapArray, type Shape } from './array.js'
+import { MappedArray, type ArrayInit } from './mapped-array.js'
+import { arrayFromInit, openInit, type Mapper, type MmapArray } from './mmap-array.js'
+import { product, toShape, type Shape } from './shape.js'
 import { bytesOf, writeNewFile } from './binary.js'
 import { DTYPES, dtypeOfArray, toDType, type DType, type DTypeInfo, type TypedArray } from './dtype.js'
 import { invalidArg, mmapError } from './errors.js'
 import { Mapping, MODES, type Mode } from './mapping.js'
-import { buildNpyHeader, NPY_MAX_HEADER, parseNpyHeader } from './npy-header.js'
+import { buildNpyHeader, NPY_MAX_HEADER, parseNpyHeader, type NpyHeader } from './npy-header.js'
 import { oneOf, options, toPath, type PathLike } from './validate.js'
 
 export interface SaveNpyOptions {
@@ -44,39 +46,65 @@ export function openNpy<D extends DType = DType>(path: PathLike, opts?: OpenNpyO
   // pair one file's header with another's data.
   return Mapping.openParsed(p, mode, (head, map) => {
     const header = parseNpyHeader(head(NPY_MAX_HEADER + 12), p)
-    let dtype: DTypeInfo
-    try {
-      dtype = toDType(header.descr)
-    } catch {
-      throw mmapError(
-        'ERR_MMAP_FORMAT',
-        `unsupported .npy dtype '${header.descr}' (expected a little-endian bool, integer or float)`,
-        p,
-      )
-    }
-    if (!Number.isSafeInteger(header.shape.reduce((n, d) => n * d, dtype.itemsize))) {
-      throw mmapError(
-        'ERR_MMAP_FORMAT',
-        `.npy header declares more data than can be addressed (shape (${header.shape.join(', ')}) of ${dtype.name})`,
-        p,
-      )
-    }
-    if (header.dataOffset % dtype.itemsize !== 0) {
-      throw mmapError(
-        'ERR_MMAP_FORMAT',
-        `.npy data starts at byte ${header.dataOffset}, not aligned for ${dtype.name}`,
-        p,
-      )
-    }
-    const opened = { dtype: dtype.name, shape: header.shape, offset: header.dataOffset, mode }
-    return arrayFromInit(openInit(p, opened, (_p, _mode, offset, length) => map(offset, length), p)) as MmapArray<D>
+    return arrayFromInit(npyInit(p, mode, header, mapper(map))) as MmapArray<D>
   })
 }
 
+/** A file as `openNpyOrRaw` opened it: the array's mapping and view, and the header of a `.npy` file. @internal */
+export interface OpenedFile {
+  init: ArrayInit
+  header?: NpyHeader
+}
+
 /**
- * The first bytes of the file: enough for any header numpy itself would read. The file is opened
- * by the core, which owns what may be opened (a regular file, never blocking on a FIFO). @internal
+ * Opens `path` once and reads its first bytes. A `.npy` file (numpy's magic string first) is
+ * mapped as `openNpy` maps it and comes back with its header; any other file is mapped by `raw`,
+ * given a mapper of the same open, or not at all (undefined) without `raw`. @internal
  */
-export function readHead(path: string): Uint8Array {
-  return Mapping.openParsed(path, 'r', (head) => head(NPY_MAX_HEADER + 12))
+export function openNpyOrRaw(path: string, mode: Mode): OpenedFile | undefined
+/** @internal */
+export function openNpyOrRaw(path: string, mode: Mode, raw: (map: Mapper) => ArrayInit): OpenedFile
+/** @internal */
+export function openNpyOrRaw(path: string, mode: Mode, raw?: (map: Mapper) => ArrayInit): OpenedFile | undefined {
+  return Mapping.openParsed(path, mode, (head, map) => {
+    const bytes = head(NPY_MAX_HEADER + 12)
+    const npy = bytes.length >= 6 && bytes[0] === 0x93 && String.fromCharCode(...bytes.subarray(1, 6)) === 'NUMPY'
+    if (!npy) return raw === undefined ? undefined : { init: raw(mapper(map)) }
+    const header = parseNpyHeader(bytes, path)
+    return { init: npyInit(path, mode, header, mapper(map)), header }
+  })
+}
+
+/** `Mapping.openParsed`'s map as `openInit` takes it: the path and mode are the open's. */
+function mapper(map: (offset: number, length?: number) => Mapping): Mapper {
+  return (_path, _mode, offset, length) => map(offset, length)
+}
+
+/** The mapping and view of the array a `.npy` header declares. */
+function npyInit(p: string, mode: Mode, header: NpyHeader, map: Mapper): ArrayInit {
+  let dtype: DTypeInfo
+  try {
+    dtype = toDType(header.descr)
+  } catch {
+    throw mmapError(
+      'ERR_MMAP_FORMAT',
+      `unsupported .npy dtype '${header.descr}' (expected a little-endian bool, integer or float)`,
+      p,
+    )
+  }
+  if (!Number.isSafeInteger(header.shape.reduce((n, d) => n * d, dtype.itemsize))) {
+    throw mmapError(
+      'ERR_MMAP_FORMAT',
+      `.npy header declares more data than can be addressed (shape (${header.shape.join(', ')}) of ${dtype.name})`,
+      p,
+    )
+  }
+  if (header.dataOffset % dtype.itemsize !== 0) {
+    throw mmapError(
+      'ERR_MMAP_FORMAT',
+      `.npy data starts at byte ${header.dataOffset}, not aligned for ${dtype.name}`,
+      p,
+    )
+  }
+  return openInit(p, { dtype: dtype.name, shape: header.shape, offset: header.dataOffset, mode }, map, p)
 }

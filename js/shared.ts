@@ -4,16 +4,9 @@ import { tmpdir } from 'node:os'
 import { join, win32 } from 'node:path'
 import { isMainThread } from 'node:worker_threads'
 
-import {
-  arrayFromInit,
-  MappedArray,
-  openInit,
-  product,
-  toShape,
-  type ArrayInit,
-  type MmapArray,
-  type Shape,
-} from './array.js'
+import { MappedArray, type ArrayInit } from './mapped-array.js'
+import { arrayFromInit, openInit, type MmapArray } from './mmap-array.js'
+import { product, toShape, type Shape } from './shape.js'
 import { toDType, type DType, type DTypeLike, type DTypeOf } from './dtype.js'
 import { fromFs, invalidArg, native } from './errors.js'
 import { Mapping } from './mapping.js'

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 
 use memmap_core::{Advice, CreateOptions, Error, Mode, OpenOptions, Pending};
-use napi::bindgen_prelude::{ArrayBuffer, AsyncTask, Unknown};
+use napi::bindgen_prelude::{ArrayBuffer, AsyncTask, Uint8ArraySlice, Unknown};
 use napi::{Env, Task};
 use napi_derive::napi;
 
@@ -280,9 +280,31 @@ impl Mapping {
     /// `sum`, `mean`, `std`, `min` or `max` of the whole mapping read as `dtype`, on all cores
     /// for large arrays. 64-bit integer sums, minima and maxima come back as bigint.
     #[napi(ts_return_type = "number | bigint")]
-    pub fn reduce(&self, dtype: String, op: String) -> Result<crate::reduce::Value> {
+    pub fn reduce(
+        &self,
+        dtype: crate::reduce::DType,
+        op: crate::reduce::ReduceOp,
+    ) -> Result<crate::reduce::Value> {
         let map = self.live()?;
-        crate::reduce::reduce(&map, &dtype, &op).napi()
+        crate::reduce::reduce(&map, dtype, op).napi()
+    }
+
+    /// Count, sum, mean, std, min and max of the whole mapping read as `dtype`, from one read
+    /// of it, off the main thread. `progress(bytes)` is called on the main thread with the bytes
+    /// reduced so far after each 64 MiB (possibly after the promise settles). A file larger
+    /// than memory: pages already read are released as the pass goes (see memmap-core's
+    /// `reduce::stats_of`).
+    #[napi(ts_return_type = "Promise<Stats>")]
+    pub fn stats(
+        &self,
+        dtype: crate::reduce::DType,
+        progress: Option<napi::bindgen_prelude::Function<'_, f64, ()>>,
+    ) -> Result<AsyncTask<crate::reduce::StatsTask>> {
+        Ok(AsyncTask::new(crate::reduce::StatsTask {
+            map: Some(self.live()?),
+            dtype,
+            progress: crate::reduce::progress(progress)?,
+        }))
     }
 
     /// madvise over the whole mapping or `offset..offset + length`.
@@ -295,6 +317,43 @@ impl Mapping {
             None => self.len.saturating_sub(offset),
         };
         self.live()?.advise_range(advice, offset, length).napi()
+    }
+
+    /// Copies `into.length` bytes at `byteOffset` of the mapping into `into`: how the
+    /// TypeScript layer reads the first elements of an array before it has made a buffer over
+    /// the mapping (which costs far more than a call).
+    #[napi]
+    pub fn read(&self, byte_offset: f64, mut into: Uint8ArraySlice) -> Result<()> {
+        let map = self.live()?;
+        // SAFETY: JavaScript cannot run during this call, so nothing else touches `into`'s bytes.
+        let into = unsafe { into.as_mut() };
+        let at = self.range(byte_offset, into.len())?;
+        // SAFETY: `at..at + into.len()` lies inside the mapping (`range`), which `map` keeps
+        // mapped; `into` is a JavaScript buffer, never part of a mapping's buffers here, so the
+        // two do not overlap.
+        unsafe {
+            std::ptr::copy_nonoverlapping(map.as_mut_ptr().add(at), into.as_mut_ptr(), into.len())
+        };
+        Ok(())
+    }
+
+    /// Copies `from` to `byteOffset` of the mapping: `read`'s counterpart for writes.
+    #[napi]
+    pub fn write(&self, byte_offset: f64, from: Uint8ArraySlice) -> Result<()> {
+        let map = self.live()?;
+        if self.mode == Mode::ReadOnly {
+            return Err(error::own(
+                "ERR_MMAP_INTERNAL",
+                "write() to a read-only mapping got past the TypeScript layer",
+            ));
+        }
+        let at = self.range(byte_offset, from.len())?;
+        // SAFETY: as in `read`; the mapping is writable memory in every mode (a 'c' or 'r'
+        // mapping is private and writable, never the file).
+        unsafe {
+            std::ptr::copy_nonoverlapping(from.as_ptr(), map.as_mut_ptr().add(at), from.len())
+        };
+        Ok(())
     }
 
     /// Detaches `buffers` (every typed array over them drops to length 0), then unmaps.
@@ -317,6 +376,34 @@ impl Mapping {
     /// Detaches `buffers`, which must be over this mapping; an error if any buffer over it is
     /// still attached afterwards (then nothing may be unmapped).
     fn detach(&self, buffers: Vec<ArrayBuffer>) -> Result<()> {
+        self.detach_each(buffers)?;
+        let left = self.backing.attached().len();
+        if left > 0 {
+            return Err(error::own(
+                "ERR_MMAP_INTERNAL",
+                format!("{left} buffer(s) over the mapping are still attached; not unmapping"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// `byteOffset` as an offset at which `len` bytes lie inside the mapping.
+    fn range(&self, byte_offset: f64, len: usize) -> Result<usize> {
+        let at = args::usize_of("byteOffset", byte_offset).napi()?;
+        if at.checked_add(len).is_none_or(|end| end > self.len) {
+            return Err(error::own(
+                "ERR_MMAP_INTERNAL",
+                format!(
+                    "{len} bytes at {at} is outside the mapping of {} bytes",
+                    self.len
+                ),
+            ));
+        }
+        Ok(at)
+    }
+
+    /// Detaches each of `buffers` (over this mapping) and forgets its start offset.
+    fn detach_each(&self, buffers: Vec<ArrayBuffer>) -> Result<()> {
         if let Some(map) = self.backing.get() {
             let base = map.as_mut_ptr() as usize;
             for buffer in buffers {
@@ -327,7 +414,7 @@ impl Mapping {
                 if at >= self.len {
                     return Err(error::own(
                         "ERR_MMAP_INTERNAL",
-                        "close() was given an ArrayBuffer of another mapping",
+                        "close() or commit() was given an ArrayBuffer of another mapping",
                     ));
                 }
                 buffer
@@ -335,13 +422,6 @@ impl Mapping {
                     .map_err(|e| error::own("ERR_MMAP_INTERNAL", format!("detach failed: {e}")))?;
                 self.backing.detached_at(at);
             }
-        }
-        let left = self.backing.attached().len();
-        if left > 0 {
-            return Err(error::own(
-                "ERR_MMAP_INTERNAL",
-                format!("{left} buffer(s) over the mapping are still attached; not unmapping"),
-            ));
         }
         Ok(())
     }

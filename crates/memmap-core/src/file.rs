@@ -194,11 +194,7 @@ impl RegularFile {
     /// file is refused.
     pub fn open(path: impl AsRef<Path>, mode: Mode) -> Result<Self> {
         let path = path.as_ref();
-        let file = open_regular(path, mode == Mode::ReadWrite)?;
-        let size = file
-            .metadata()
-            .map_err(|e| Error::io(e, "fstat", Some(path)))?
-            .len();
+        let (file, size) = open_regular(path, mode == Mode::ReadWrite)?;
         Ok(RegularFile {
             file: Arc::new(file),
             path: path.to_path_buf(),
@@ -774,12 +770,8 @@ fn private_map_error(e: io::Error, mode: Mode, path: &Path) -> Error {
     Error::io(e, "mmap", Some(path))
 }
 
-fn open_regular(path: &Path, write: bool) -> Result<File> {
-    // The type first, by path: open(2) fails on a socket (ENXIO) before fstat could say why.
-    // The check after opening is the one that counts (the path may change in between).
-    if let Ok(meta) = fs::metadata(path) {
-        check_type(&meta, path)?;
-    }
+/// Opens `path` if it is a regular file, with its size at open.
+fn open_regular(path: &Path, write: bool) -> Result<(File, u64)> {
     let mut oo = fs::OpenOptions::new();
     oo.read(true).write(write);
     #[cfg(unix)]
@@ -789,14 +781,23 @@ fn open_regular(path: &Path, write: bool) -> Result<File> {
         // the regular-file check below rejects it. O_NONBLOCK has no effect on regular files.
         oo.custom_flags(libc::O_NONBLOCK);
     }
-    let file = oo
-        .open(path)
-        .map_err(|e| Error::io(e, "open", Some(path)))?;
+    let file = match oo.open(path) {
+        Ok(file) => file,
+        Err(e) => {
+            // open(2) fails on a socket (ENXIO) and on a directory opened for writing (EISDIR):
+            // the type, by path, says why better than the errno does.
+            if let Ok(meta) = fs::metadata(path) {
+                check_type(&meta, path)?;
+            }
+            return Err(Error::io(e, "open", Some(path)));
+        }
+    };
+    // The check that counts: of the file opened, whatever the path names now.
     let meta = file
         .metadata()
         .map_err(|e| Error::io(e, "fstat", Some(path)))?;
     check_type(&meta, path)?;
-    Ok(file)
+    Ok((file, meta.len()))
 }
 
 fn check_type(meta: &fs::Metadata, path: &Path) -> Result<()> {

@@ -6,9 +6,13 @@
 //! threads. Floats are summed pairwise inside a chunk (numpy's scheme) and the chunk sums
 //! pairwise again; integers are summed exactly in `i128`. `std` reads memory once: each chunk
 //! computes its mean and squared deviations while it is in cache, and chunks are merged with
-//! Chan et al.'s formula.
+//! Chan et al.'s formula. [`stats`] computes every reduction from one read of memory: each
+//! chunk's sum, moments, minimum and maximum while it is in cache, combined by the same merges,
+//! so its results are the single reductions' to the bit.
 
 use rayon::prelude::*;
+
+use crate::{Advice, Mapping, Result};
 
 /// Bytes per chunk: fits in L2 with room to spare, so a chunk's second pass (std) is a cache hit.
 const CHUNK_BYTES: usize = 128 * 1024;
@@ -16,6 +20,10 @@ const CHUNK_BYTES: usize = 128 * 1024;
 const PARALLEL_BYTES: usize = 8 * 1024 * 1024;
 /// numpy's pairwise block.
 const BLOCK: usize = 128;
+/// Chunks per segment of [`stats_of`] (64 MiB): the pass reports progress, and releases the
+/// pages it has read, once per segment. A whole number of chunks, so that segments cut the data
+/// into the same chunks as one pass over all of it does.
+const SEGMENT_CHUNKS: usize = 512;
 
 /// An element type the reductions know.
 pub trait Element: bytemuck::Pod + Send + Sync + PartialOrd {
@@ -54,6 +62,24 @@ impl Sum {
             Sum::Float(f) => f,
         }
     }
+}
+
+/// Every reduction of one array from one read of memory: what `memmap stats` shows. Each field
+/// is what the single reduction of the same name returns, to the bit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stats<T> {
+    /// Number of elements.
+    pub count: usize,
+    /// As [`sum`]: 0 when empty.
+    pub sum: Sum,
+    /// As [`mean`]: NaN when empty.
+    pub mean: f64,
+    /// As [`std()`] (population, ddof 0): NaN when empty.
+    pub std: f64,
+    /// As [`min`]: NaN if any element is NaN, `None` when empty.
+    pub min: Option<T>,
+    /// As [`max`]: NaN if any element is NaN, `None` when empty.
+    pub max: Option<T>,
 }
 
 fn chunk_len<T>() -> usize {
@@ -122,26 +148,53 @@ fn int_sum<T: Element>(a: &[T]) -> i128 {
     }
 }
 
-pub fn sum<T: Element>(data: &[T]) -> Sum {
+/// One chunk's sum: pairwise for floats, exact for integers.
+fn chunk_sum<T: Element>(a: &[T]) -> Sum {
     if T::FLOAT {
-        Sum::Float(pairwise_f64(&per_chunk(data, pairwise)))
+        Sum::Float(pairwise(a))
     } else {
-        Sum::Int(per_chunk(data, int_sum).into_iter().sum())
+        Sum::Int(int_sum(a))
     }
+}
+
+/// The chunk sums combined: pairwise for floats, exactly for integers.
+fn total<T: Element>(sums: impl Iterator<Item = Sum>) -> Sum {
+    if T::FLOAT {
+        Sum::Float(pairwise_f64(&sums.map(Sum::to_f64).collect::<Vec<_>>()))
+    } else {
+        Sum::Int(
+            sums.map(|s| match s {
+                Sum::Int(i) => i,
+                Sum::Float(f) => f as i128, // never: integer chunks sum to `Sum::Int`
+            })
+            .sum(),
+        )
+    }
+}
+
+pub fn sum<T: Element>(data: &[T]) -> Sum {
+    total::<T>(per_chunk(data, chunk_sum).into_iter())
+}
+
+fn mean_of(sum: Sum, count: usize) -> f64 {
+    if count == 0 {
+        return f64::NAN;
+    }
+    sum.to_f64() / count as f64
 }
 
 /// Arithmetic mean; NaN when empty.
 pub fn mean<T: Element>(data: &[T]) -> f64 {
-    if data.is_empty() {
-        return f64::NAN;
-    }
-    sum(data).to_f64() / data.len() as f64
+    mean_of(sum(data), data.len())
 }
 
-/// (count, mean, sum of squared deviations) of one chunk: two passes over cached data.
-fn moments<T: Element>(a: &[T]) -> (f64, f64, f64) {
+/// A chunk's (count, mean, sum of squared deviations from the mean).
+type Moments = (f64, f64, f64);
+
+/// The moments of a chunk whose pairwise sum is `pairwise_sum`: a second pass over cached data.
+fn moments<T: Element>(a: &[T], pairwise_sum: f64) -> Moments {
     let n = a.len() as f64;
-    let m = pairwise(a) / n;
+    let m = pairwise_sum / n;
     let mut r = [0.0f64; 4];
     let (body, rest) = a.split_at(a.len() - a.len() % 4);
     for c in body.chunks_exact(4) {
@@ -158,14 +211,10 @@ fn moments<T: Element>(a: &[T]) -> (f64, f64, f64) {
     (n, m, m2)
 }
 
-/// Population standard deviation (ddof = 0, numpy's default); NaN when empty.
-pub fn std<T: Element>(data: &[T]) -> f64 {
-    if data.is_empty() {
-        return f64::NAN;
-    }
-    let parts = per_chunk(data, moments);
-    // Chan, Golub & LeVeque's pairwise update, merged as a balanced tree.
-    fn merge(p: &[(f64, f64, f64)]) -> (f64, f64, f64) {
+/// Chan, Golub & LeVeque's pairwise update of the chunk moments, merged as a balanced tree,
+/// then the population standard deviation; NaN when there are no chunks.
+fn std_of(parts: &[Moments]) -> f64 {
+    fn merge(p: &[Moments]) -> Moments {
         if p.len() == 1 {
             return p[0];
         }
@@ -179,8 +228,16 @@ pub fn std<T: Element>(data: &[T]) -> f64 {
             m2a + m2b + delta * delta * na * nb / n,
         )
     }
-    let (n, _, m2) = merge(&parts);
+    if parts.is_empty() {
+        return f64::NAN;
+    }
+    let (n, _, m2) = merge(parts);
     (m2 / n).sqrt()
+}
+
+/// Population standard deviation (ddof = 0, numpy's default); NaN when empty.
+pub fn std<T: Element>(data: &[T]) -> f64 {
+    std_of(&per_chunk(data, |a| moments(a, pairwise(a))))
 }
 
 /// The smallest (`MAX = false`) or largest element of one chunk. Eight independent lanes so the
@@ -215,11 +272,10 @@ fn extreme_chunk<T: Element, const MAX: bool>(a: &[T]) -> Option<T> {
     Some(best)
 }
 
-/// Combines chunk results; a NaN from any chunk wins.
+/// Combines chunk results in order; a NaN from any chunk wins.
 #[allow(clippy::eq_op)]
-fn extreme<T: Element, const MAX: bool>(data: &[T]) -> Option<T> {
-    let parts = per_chunk(data, extreme_chunk::<T, MAX>);
-    parts.into_iter().flatten().reduce(|a, b| {
+fn extreme_of<T: Element, const MAX: bool>(parts: impl Iterator<Item = Option<T>>) -> Option<T> {
+    parts.flatten().reduce(|a, b| {
         if T::FLOAT && a != a {
             a
         } else if (T::FLOAT && b != b) || (MAX && b > a) || (!MAX && b < a) {
@@ -231,11 +287,108 @@ fn extreme<T: Element, const MAX: bool>(data: &[T]) -> Option<T> {
 }
 
 pub fn min<T: Element>(data: &[T]) -> Option<T> {
-    extreme::<T, false>(data)
+    extreme_of::<T, false>(per_chunk(data, extreme_chunk::<T, false>).into_iter())
 }
 
 pub fn max<T: Element>(data: &[T]) -> Option<T> {
-    extreme::<T, true>(data)
+    extreme_of::<T, true>(per_chunk(data, extreme_chunk::<T, true>).into_iter())
+}
+
+/// Everything [`stats`] needs of one chunk, computed while it is in cache.
+struct Part<T> {
+    sum: Sum,
+    moments: Moments,
+    min: Option<T>,
+    max: Option<T>,
+}
+
+fn part<T: Element>(a: &[T]) -> Part<T> {
+    let sum = chunk_sum(a);
+    let pairwise_sum = match sum {
+        Sum::Float(s) => s,
+        Sum::Int(_) => pairwise(a),
+    };
+    Part {
+        sum,
+        moments: moments(a, pairwise_sum),
+        min: extreme_chunk::<T, false>(a),
+        max: extreme_chunk::<T, true>(a),
+    }
+}
+
+/// The chunk results of `count` elements combined by the single reductions' merges.
+fn combine<T: Element>(count: usize, parts: &[Part<T>]) -> Stats<T> {
+    let sum = total::<T>(parts.iter().map(|p| p.sum));
+    Stats {
+        count,
+        sum,
+        mean: mean_of(sum, count),
+        std: std_of(&parts.iter().map(|p| p.moments).collect::<Vec<_>>()),
+        min: extreme_of::<T, false>(parts.iter().map(|p| p.min)),
+        max: extreme_of::<T, true>(parts.iter().map(|p| p.max)),
+    }
+}
+
+/// Count, sum, mean, std, min and max from one read of memory; each is what the single
+/// reduction returns.
+pub fn stats<T: Element>(data: &[T]) -> Stats<T> {
+    combine(data.len(), &per_chunk(data, part))
+}
+
+/// [`stats`] of a whole mapping read as `T`, as a single pass that a file larger than memory
+/// survives: the kernel is told the pass is sequential and asked for the next 64 MiB segment
+/// ahead, and each segment's pages are released once read ([`Advice::DontNeed`]: see
+/// [`Mapping::advise`] for what that does in each mode), so the pass keeps about two segments of
+/// the file in this process however large it is; the advice is back to `Normal` afterwards.
+/// Mappings of one segment or less are left alone. `progress(bytes)` is called on the calling thread after each segment with the bytes
+/// reduced so far. The result is [`stats`]'s of the whole slice, to the bit.
+///
+/// Fails as [`Mapping::as_slice`] does (alignment, a length that is not a whole number of `T`).
+///
+/// # Safety
+/// As for [`Mapping::as_slice`]: nothing may write the mapped bytes while this runs.
+pub unsafe fn stats_of<T: Element>(map: &Mapping, progress: impl FnMut(usize)) -> Result<Stats<T>> {
+    // SAFETY: the caller's promise (this function's contract).
+    unsafe { stats_in_segments(map, SEGMENT_CHUNKS, progress) }
+}
+
+/// [`stats_of`] with segments of `chunks` chunks (the tests use small ones).
+///
+/// # Safety
+/// As for [`stats_of`].
+unsafe fn stats_in_segments<T: Element>(
+    map: &Mapping,
+    chunks: usize,
+    mut progress: impl FnMut(usize),
+) -> Result<Stats<T>> {
+    let size = std::mem::size_of::<T>();
+    let segment = chunk_len::<T>() * chunks;
+    // SAFETY: the caller's promise (this function's contract).
+    let len = unsafe { map.as_slice::<T>() }?.len();
+    let streamed = len > segment;
+    let hint = |advice: Advice, from: usize, to: usize| {
+        if streamed {
+            // Only a hint: the pass is right without it, so a refusal is not an error.
+            let _ = map.advise_range(advice, from * size, (to - from) * size);
+        }
+    };
+    hint(Advice::Sequential, 0, len);
+    let mut parts = Vec::with_capacity(len.div_ceil(chunk_len::<T>()));
+    for start in (0..len).step_by(segment) {
+        let end = (start + segment).min(len);
+        hint(Advice::WillNeed, end, (end + segment).min(len));
+        {
+            // SAFETY: the caller's promise, as above. This slice lives for this segment only and
+            // is gone before the segment's pages are released below, so no reference observes
+            // what DontNeed does to them.
+            let data = unsafe { map.as_slice::<T>() }?;
+            parts.extend(per_chunk(&data[start..end], part));
+        }
+        hint(Advice::DontNeed, start, end);
+        progress(end * size);
+    }
+    hint(Advice::Normal, 0, len);
+    Ok(combine(len, &parts))
 }
 
 #[cfg(test)]
@@ -341,6 +494,90 @@ mod tests {
         assert_eq!(max(&[1.5f32, -2.0]), Some(1.5));
     }
 
+    /// Bitwise equality, NaN included (`Stats` is `PartialEq`, where NaN != NaN).
+    fn same<T: Element + std::fmt::Debug>(a: &Stats<T>, b: &Stats<T>) -> bool {
+        format!("{a:?}") == format!("{b:?}")
+    }
+
+    /// The stats the single reductions give.
+    fn singles<T: Element>(a: &[T]) -> Stats<T> {
+        Stats {
+            count: a.len(),
+            sum: sum(a),
+            mean: mean(a),
+            std: std(a),
+            min: min(a),
+            max: max(a),
+        }
+    }
+
+    #[test]
+    fn stats_are_the_single_reductions_to_the_bit() {
+        for n in [0usize, 1, 7, 129, 16_385, 3_000_001] {
+            let a = normals(n);
+            assert!(same(&stats(&a), &singles(&a)), "f64 n={n}");
+            let f: Vec<f32> = a.iter().map(|&x| x as f32).collect();
+            assert!(same(&stats(&f), &singles(&f)), "f32 n={n}");
+            let i: Vec<i64> = a.iter().map(|&x| (x * 1e17) as i64).collect();
+            assert!(same(&stats(&i), &singles(&i)), "i64 n={n}");
+            let u: Vec<u8> = a.iter().map(|&x| (x * 40.0 + 128.0) as u8).collect();
+            assert!(same(&stats(&u), &singles(&u)), "u8 n={n}");
+        }
+        let mut a = normals(2_000_000);
+        a[1_234_567] = f64::NAN;
+        let s = stats(&a);
+        assert!(same(&s, &singles(&a)));
+        assert!(s.sum.to_f64().is_nan() && s.mean.is_nan() && s.std.is_nan());
+        assert!(s.min.unwrap().is_nan() && s.max.unwrap().is_nan());
+        let e = stats::<u64>(&[]);
+        assert_eq!((e.count, e.sum, e.min, e.max), (0, Sum::Int(0), None, None));
+        assert!(e.mean.is_nan() && e.std.is_nan());
+        let big = stats(&[u64::MAX, u64::MAX, 1]);
+        assert_eq!(big.sum, Sum::Int(2 * u64::MAX as i128 + 1));
+        assert_eq!((big.min, big.max), (Some(1), Some(u64::MAX)));
+    }
+
+    #[test]
+    fn stats_of_a_mapping_in_segments_reports_progress_and_matches() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("a.f64");
+        let a = normals(1_000_003);
+        std::fs::write(&p, bytemuck::cast_slice::<f64, u8>(&a)).unwrap();
+        let map = Mapping::open(&p, &crate::OpenOptions::new()).unwrap();
+        for chunks in [1, 3, SEGMENT_CHUNKS] {
+            let mut seen = Vec::new();
+            // SAFETY: nothing writes the test's file while it is mapped.
+            let s = unsafe { stats_in_segments::<f64>(&map, chunks, |b| seen.push(b)) }.unwrap();
+            assert!(same(&s, &stats(&a)), "segments of {chunks} chunks");
+            let segment = chunk_len::<f64>() * chunks * 8;
+            assert_eq!(seen.len(), (a.len() * 8).div_ceil(segment));
+            assert!(seen.windows(2).all(|w| w[0] < w[1]));
+            assert_eq!(seen.last(), Some(&(a.len() * 8)));
+        }
+        // SAFETY: as above.
+        let whole = unsafe { stats_of::<f64>(&map, |_| {}) }.unwrap();
+        assert!(same(&whole, &stats(&a)));
+        // SAFETY: as above.
+        let odd = unsafe {
+            stats_of::<f32>(
+                &Mapping::open(&p, crate::OpenOptions::new().len(6)).unwrap(),
+                |_| {},
+            )
+        };
+        assert_eq!(odd.unwrap_err().code(), "ERR_MMAP_SIZE_MISMATCH");
+        let empty = d.path().join("empty");
+        std::fs::write(&empty, b"").unwrap();
+        let mut calls = 0;
+        // SAFETY: as above.
+        let e = unsafe {
+            stats_of::<i32>(
+                &Mapping::open(&empty, &crate::OpenOptions::new()).unwrap(),
+                |_| calls += 1,
+            )
+        };
+        assert_eq!((e.unwrap().count, calls), (0, 0));
+    }
+
     #[test]
     fn results_do_not_depend_on_the_thread_count() {
         let a = normals(4_000_000);
@@ -350,5 +587,7 @@ mod tests {
             .unwrap();
         let serial = one.install(|| (sum(&a), std(&a)));
         assert_eq!(serial, (sum(&a), std(&a)));
+        let serial = one.install(|| stats(&a));
+        assert!(same(&serial, &stats(&a)));
     }
 }
