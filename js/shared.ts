@@ -52,6 +52,9 @@ const WINDOWS = process.platform === 'win32'
  */
 export const SHARED_MEMORY_DIR = process.platform === 'linux' ? '/dev/shm' : WINDOWS ? 'Local' : tmpdir()
 
+/** A bare region name: no path separator and no drive, e.g. Python's `psm_1a2b3c`. */
+const BARE_NAME = /^[^/\\:]+$/
+
 /** A region name on Windows: `Local\name` or `Global\name`, one level, no path. */
 const REGION_NAME = /^(?:Local|Global)\\[^\\/]+$/
 
@@ -172,13 +175,21 @@ export class SharedMemoryArray<D extends DType = DType> extends MappedArray<D> {
     return new SharedMemoryArray<DTypeOf<T>>({ map, dtype, shape })
   }
 
-  /** Attaches to a region another process created, by its `path`. */
+  /**
+   * Attaches to a region another process created, by its `path`, or by its bare name (no path
+   * separator): the name of a region in the shared-memory namespace, as Python's
+   * `multiprocessing.shared_memory.SharedMemory(...).name` gives it (`'psm_1a2b3c'`), which is
+   * `basename(path)` of ours. A bare name is never looked up in the working directory.
+   */
   static open<const T extends DTypeLike = 'float64'>(
     path: PathLike,
     opts?: SharedOpenOptions<T>,
   ): SharedMemoryArray<DTypeOf<T>> {
     const o = options(opts, 'SharedMemoryArray.open')
     const init = { shape: o.shape, dtype: o.dtype, mode: 'r+' as const }
+    if (typeof path === 'string' && BARE_NAME.test(path) && path !== '.' && path !== '..') {
+      path = WINDOWS ? win32.join(SHARED_MEMORY_DIR, path) : join(SHARED_MEMORY_DIR, path)
+    }
     if (WINDOWS && typeof path === 'string' && REGION_NAME.test(path)) {
       return new SharedMemoryArray<DTypeOf<T>>(
         openInit(path, init, (name, _mode, _offset, length) => Mapping.openRegion(name, length), path),
