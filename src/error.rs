@@ -24,6 +24,8 @@ thread_local! {
     /// runs one environment per JavaScript thread (the main thread, each worker), the invariant
     /// napi-rs's own per-thread state relies on too. It lets an error be built where it arises,
     /// in functions that take no `Env`.
+    // It is const: clippy misreads the OS-key expansion std uses on windows-gnu and says otherwise.
+    #[allow(clippy::missing_const_for_thread_local)]
     static ENV: Cell<Option<sys::napi_env>> = const { Cell::new(None) };
 }
 
