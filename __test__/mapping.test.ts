@@ -118,3 +118,28 @@ describe('buffers made on first need', () => {
     expect(readFileSync(p).readDoubleLE(16)).toBe(4)
   })
 })
+describe('the binding as the TypeScript layer never calls it', () => {
+  it('element copies outside the mapping, to a read-only or closed mapping, or with a bad offset are ERR_MMAP_INTERNAL, not a crash', () => {
+    const p = join(dir, 'direct.bin')
+    writeFileSync(p, new Uint8Array(64))
+    const r = spawnSync(process.execPath, [join(__dirname, 'fixtures', 'mapping-direct.mjs'), p], {
+      encoding: 'utf8',
+    })
+    expectCleanExit({ status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr })
+    const I = 'ERR_MMAP_INTERNAL'
+    expect(JSON.parse(r.stdout)).toEqual({
+      inside: 'ok',
+      pastTheEnd: I,
+      farPastTheEnd: I,
+      negative: I,
+      fraction: I,
+      nan: I,
+      writePastTheEnd: I,
+      writeReadOnly: I,
+      readClosed: I,
+      writeClosed: I,
+      notBytes: I,
+    })
+    expect([...readFileSync(p)]).toEqual(Array.from({ length: 64 }, () => 0))
+  })
+})

@@ -16,10 +16,10 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
  */
 export declare class Mapping {
   /**
-   * Maps an existing file: `mode` is 'r', 'r+' or 'c'; `length` defaults to the rest of
-   * the file after `offset`.
+   * Maps an existing file in `mode`; `length` defaults to the rest of the file after
+   * `offset`.
    */
-  static open(path: string, mode: string, offset: number, length?: number | undefined | null): Mapping
+  static open(path: string, mode: Mode, offset: number, length?: number | undefined | null): Mapping
   /**
    * Creates a file of `length` zero bytes (mode 0600) beside `path`, under a temporary name,
    * and maps it read-write. Nothing appears at `path` until `commit()`; `close()` before it
@@ -49,16 +49,17 @@ export declare class Mapping {
    * An ArrayBuffer over `byteLength` bytes at `byteOffset` (default: the whole mapping).
    * Start offsets are unique among attached buffers: asking again for a live one is an error.
    */
-  buffer(byteOffset?: number | undefined | null, byteLength?: number | undefined | null): unknown
+  buffer(byteOffset?: number | undefined | null, byteLength?: number | undefined | null): ArrayBuffer
   get byteLength(): number
-  get mode(): string
+  get mode(): Mode
   get closed(): boolean
   /** msync: durable when it returns. */
   flush(): void
   /**
    * msync on the thread pool. The task holds the mapping: a `close()` issued meanwhile
    * detaches the buffer at once, and the memory is unmapped when the flush is done, so a
-   * flush that was asked for always happens.
+   * flush that was asked for always happens. A failure of the flush (a read-only map
+   * included) rejects the promise.
    */
   flushAsync(): Promise<void>
   /**
@@ -75,7 +76,7 @@ export declare class Mapping {
    */
   stats(dtype: DType, progress?: ((arg: number) => void) | undefined | null): Promise<Stats>
   /** madvise over the whole mapping or `offset..offset + length`. */
-  advise(advice: string, offset?: number | undefined | null, length?: number | undefined | null): void
+  advise(advice: Advice, offset?: number | undefined | null, length?: number | undefined | null): void
   /**
    * Copies `into.length` bytes at `byteOffset` of the mapping into `into`: how the
    * TypeScript layer reads the first elements of an array before it has made a buffer over
@@ -96,8 +97,8 @@ export declare class Mapping {
  * so they are of the same file even if its path is replaced in between.
  */
 export declare class RegularFile {
-  /** Opens `path` for mapping in `mode` ('r', 'r+' or 'c'). */
-  static open(path: string, mode: string): RegularFile
+  /** Opens `path` for mapping in `mode`. */
+  static open(path: string, mode: Mode): RegularFile
   /** A copy of up to `length` bytes from the start of the file (fewer at its end). */
   head(length: number): Buffer
   /** Maps `length` bytes at `offset` (default: the rest of the file) in the mode of the open. */
@@ -106,15 +107,21 @@ export declare class RegularFile {
   close(): void
 }
 
+/** How the memory will be used: a hint to the kernel (madvise). */
+export type Advice = 'normal' | 'sequential' | 'random' | 'willneed' | 'dontneed'
+
 /**
  * Creates the named region `name` (Windows) of `length` zero bytes, held by the process until
- * `unlinkOwnedRegion(name)` or exit; an existing name is `EEXIST`. Elsewhere regions are files,
- * and this is `ERR_MMAP_INVALID_ARG`.
+ * `unlinkOwnedRegion(name)` or exit; an existing name is `EEXIST`. Elsewhere regions are files
+ * (a call is a bug of ours: `ERR_MMAP_INTERNAL`).
  */
 export declare function createRegion(name: string, length: number): void
 
 /** An element type, by its canonical name: what the TypeScript layer's `DType` names. */
 export type DType = 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'uint64' | 'float32' | 'float64' | 'bool'
+
+/** How a file is mapped: `'r'` read-only, `'r+'` read-write, `'c'` copy-on-write. */
+export type Mode = 'r' | 'r+' | 'c'
 
 /** How many regions this process owns now, whichever thread created them. */
 export declare function ownedRegionCount(): number

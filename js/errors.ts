@@ -39,13 +39,20 @@ export function invalidArg(message: string, path?: string): MmapError {
   return mmapError('ERR_MMAP_INVALID_ARG', message, path)
 }
 
-interface NativePayload {
+/** The `name` of the errors the binding makes (`NAME` in src/error.rs). */
+const NATIVE_ERROR = 'MmapNativeError'
+
+/** What the binding throws (and rejects with): the detail in `message`, the rest as properties. */
+interface NativeError extends Error {
   code: string
-  message: string
-  path?: string | null
-  syscall?: string | null
+  path?: string
+  syscall?: string
   /** The OS's own error: its text is replaced by the one Node's `fs` gives for the code. */
   os?: boolean
+}
+
+function isNative(err: unknown): err is NativeError {
+  return err instanceof Error && err.name === NATIVE_ERROR && typeof (err as NativeError).code === 'string'
 }
 
 let described: Map<string, string> | undefined
@@ -56,33 +63,24 @@ function description(code: string): string | undefined {
 }
 
 /**
- * The binding throws errors whose message is a JSON payload (see `src/error.rs`); rebuild them
- * here, the one place that decides what a user sees. Anything else a binding call throws (Node-API
- * refusing an argument, say) is a bug of ours, not of the caller's: `ERR_MMAP_INTERNAL`, with the
- * original error as its `cause`.
+ * The binding's errors carry `code`, `path`, `syscall` and `os` as properties (see
+ * `src/error.rs`); rebuild them here, the one place that decides what a user sees. Anything else a
+ * binding call throws (Node-API refusing an argument, say) is a bug of ours, not of the caller's:
+ * `ERR_MMAP_INTERNAL`, with the original error as its `cause`.
  * @internal
  */
 export function fromNative(err: unknown): MmapError {
-  let payload: NativePayload | undefined
-  try {
-    payload = JSON.parse((err as Error).message) as NativePayload
-  } catch {
-    payload = undefined
-  }
-  if (!(err instanceof Error) || typeof payload?.code !== 'string' || typeof payload.message !== 'string') {
-    return internal(err)
-  }
-  const path = payload.path ?? undefined
-  const syscall = payload.syscall ?? undefined
+  if (!isNative(err)) return internal(err)
+  const { code, path, syscall } = err
   let message: string
   if (syscall !== undefined) {
     // The shape of Node's own fs errors: "ENOENT: no such file or directory, open '/x'".
-    const text = (payload.os === true ? description(payload.code) : undefined) ?? payload.message
-    message = `${payload.code}: ${text}, ${syscall}${path === undefined ? '' : ` '${path}'`}`
+    const text = (err.os === true ? description(code) : undefined) ?? err.message
+    message = `${code}: ${text}, ${syscall}${path === undefined ? '' : ` '${path}'`}`
   } else {
-    message = path === undefined ? payload.message : `${payload.message} (path '${path}')`
+    message = path === undefined ? err.message : `${err.message} (path '${path}')`
   }
-  return new MmapError(payload.code, message, { path, syscall })
+  return new MmapError(code, message, { path, syscall })
 }
 
 function internal(err: unknown): MmapError {

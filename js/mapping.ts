@@ -5,13 +5,13 @@ import { fromNative, invalidArg, native } from './errors.js'
 import * as binding from './native.js'
 import { oneOf } from './validate.js'
 
-export type Mode = 'r' | 'r+' | 'c'
-export type Advice = 'normal' | 'sequential' | 'random' | 'willneed' | 'dontneed'
+export type Mode = binding.Mode
+export type Advice = binding.Advice
 
 /** @internal */
-export const MODES: readonly Mode[] = ['r', 'r+', 'c']
+export const MODES = binding.MODES
 /** @internal */
-export const ADVICE: readonly Advice[] = ['normal', 'sequential', 'random', 'willneed', 'dontneed']
+export const ADVICE = binding.ADVICE
 
 /**
  * Node creates external ArrayBuffers through its Buffer machinery, so one mapping handed to
@@ -45,7 +45,7 @@ export class Mapping {
   private constructor(nativeMap: binding.Mapping, path: string, isFile: boolean) {
     this.#native = nativeMap
     this.byteLength = nativeMap.byteLength
-    this.mode = nativeMap.mode as Mode
+    this.mode = nativeMap.mode
     this.path = path
     this.isFile = isFile
   }
@@ -152,7 +152,13 @@ export class Mapping {
   window(byteOffset: number, byteLength: number): ArrayBuffer {
     let w = this.#windows.get(byteOffset)
     if (w === undefined) {
-      w = native(() => this.#native.buffer(byteOffset, byteLength)) as ArrayBuffer
+      try {
+        w = native(() => this.#native.buffer(byteOffset, byteLength))
+      } catch (err) {
+        // A failure with no buffer over the mapping unmaps it at once (src/mapping.rs): closed.
+        if (this.#native.closed) this.#closed = true
+        throw err
+      }
       this.#windows.set(byteOffset, w)
     }
     return w

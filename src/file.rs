@@ -1,10 +1,10 @@
 use std::cell::RefCell;
 
-use memmap_core::{Error, Mode, OpenOptions};
+use memmap_core::OpenOptions;
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 
-use crate::args;
+use crate::args::{self, Mode};
 use crate::error::{self, IntoNapi, Result};
 use crate::mapping::Mapping;
 
@@ -13,28 +13,23 @@ use crate::mapping::Mapping;
 #[napi]
 pub struct RegularFile {
     file: RefCell<Option<memmap_core::RegularFile>>,
-    path: String,
 }
 
 #[napi]
 impl RegularFile {
-    /// Opens `path` for mapping in `mode` ('r', 'r+' or 'c').
+    /// Opens `path` for mapping in `mode`.
     #[napi(factory)]
-    pub fn open(path: String, mode: String) -> Result<Self> {
-        let file = mode
-            .parse::<Mode>()
-            .and_then(|m| memmap_core::RegularFile::open(&path, m))
-            .napi()?;
+    pub fn open(path: String, mode: Mode) -> Result<Self> {
+        let file = memmap_core::RegularFile::open(&path, mode.into()).napi()?;
         Ok(RegularFile {
             file: RefCell::new(Some(file)),
-            path,
         })
     }
 
     /// A copy of up to `length` bytes from the start of the file (fewer at its end).
     #[napi]
     pub fn head(&self, length: f64) -> Result<Buffer> {
-        let len = args::usize_of("length", length).napi()?;
+        let len = args::usize_of("length", length)?;
         self.with(|f| {
             let mut buf = vec![0; len.min(usize::try_from(f.size()).unwrap_or(usize::MAX))];
             let got = f.read_head(&mut buf).napi()?;
@@ -47,9 +42,9 @@ impl RegularFile {
     #[napi]
     pub fn map(&self, offset: f64, length: Option<f64>) -> Result<Mapping> {
         let mut o = OpenOptions::new();
-        o.offset(args::size("offset", offset).napi()?);
+        o.offset(args::size("offset", offset)?);
         if let Some(l) = length {
-            o.len(args::size("length", l).napi()?);
+            o.len(args::size("length", l)?);
         }
         self.with(|f| f.map(&o).map(Mapping::new).napi())
     }
@@ -60,13 +55,13 @@ impl RegularFile {
         self.file.borrow_mut().take();
     }
 
+    /// The TypeScript layer closes the file right after its one header read and map.
     fn with<T>(&self, f: impl FnOnce(&memmap_core::RegularFile) -> Result<T>) -> Result<T> {
         match self.file.borrow().as_ref() {
             Some(file) => f(file),
-            None => Err(error::to_napi(&Error::closed(
-                "the file is closed",
-                Some(std::path::Path::new(&self.path)),
-            ))),
+            None => Err(error::internal(
+                "the TypeScript layer used a closed RegularFile",
+            )),
         }
     }
 }

@@ -3,12 +3,12 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 
-use memmap_core::{Advice, CreateOptions, Error, Mode, OpenOptions, Pending};
+use memmap_core::{CreateOptions, Error, OpenOptions, Pending};
 use napi::bindgen_prelude::{ArrayBuffer, AsyncTask, Uint8ArraySlice, Unknown};
 use napi::{Env, Task};
 use napi_derive::napi;
 
-use crate::args;
+use crate::args::{self, Advice, Mode};
 use crate::buffer;
 use crate::error::{self, IntoNapi, Result};
 
@@ -66,8 +66,7 @@ pub struct Mapping {
     // `flushAsync` task is pending, and `close()` must still work then.
     closed: Cell<bool>,
     len: usize,
-    mode: Mode,
-    path: Option<String>,
+    mode: memmap_core::Mode,
     /// A created file not yet at its path: `commit()` puts it there; `close()` (or a failure,
     /// or collection) without it removes the file.
     pending: RefCell<Option<Pending>>,
@@ -79,7 +78,6 @@ impl Mapping {
             pending: RefCell::new(None),
             len: map.len(),
             mode: map.mode(),
-            path: map.path().map(|p| p.to_string_lossy().into_owned()),
             backing: Arc::new(Backing {
                 map: RwLock::new(Some(Arc::new(map))),
                 attached: Mutex::new(HashMap::new()),
@@ -88,34 +86,28 @@ impl Mapping {
         }
     }
 
-    fn path(&self) -> Option<&Path> {
-        self.path.as_deref().map(Path::new)
-    }
-
+    /// The mapping, which is never touched once unmapped. The TypeScript layer checks `closed`
+    /// first (its `ERR_MMAP_CLOSED`), so getting here after `close()` is a bug of ours.
     fn live(&self) -> Result<Arc<memmap_core::Mapping>> {
         self.backing
             .get()
             .filter(|_| !self.closed.get())
-            .ok_or_else(|| error::to_napi(&Error::closed("the map is closed", self.path())))
+            .ok_or_else(|| error::internal("the TypeScript layer used a closed Mapping"))
     }
 }
 
 #[napi]
 impl Mapping {
-    /// Maps an existing file: `mode` is 'r', 'r+' or 'c'; `length` defaults to the rest of
-    /// the file after `offset`.
+    /// Maps an existing file in `mode`; `length` defaults to the rest of the file after
+    /// `offset`.
     #[napi(factory)]
-    pub fn open(path: String, mode: String, offset: f64, length: Option<f64>) -> Result<Self> {
-        let opened = || -> memmap_core::Result<memmap_core::Mapping> {
-            let mut o = OpenOptions::new();
-            o.mode(mode.parse::<Mode>()?)
-                .offset(args::size("offset", offset)?);
-            if let Some(l) = length {
-                o.len(args::size("length", l)?);
-            }
-            o.open(&path)
-        };
-        opened()
+    pub fn open(path: String, mode: Mode, offset: f64, length: Option<f64>) -> Result<Self> {
+        let mut o = OpenOptions::new();
+        o.mode(mode.into()).offset(args::size("offset", offset)?);
+        if let Some(l) = length {
+            o.len(args::size("length", l)?);
+        }
+        o.open(&path)
             .map(Self::new)
             .map_err(|e| with_path(e, &path))
             .napi()
@@ -126,12 +118,11 @@ impl Mapping {
     /// removes the file. With `overwrite`, `commit()` replaces an existing file.
     #[napi(factory)]
     pub fn create(path: String, length: f64, overwrite: bool) -> Result<Self> {
-        let made = || -> memmap_core::Result<(memmap_core::Mapping, Pending)> {
-            CreateOptions::new()
-                .overwrite(overwrite)
-                .stage(&path, args::size("length", length)?)
-        };
-        let (map, pending) = made().map_err(|e| with_path(e, &path)).napi()?;
+        let (map, pending) = CreateOptions::new()
+            .overwrite(overwrite)
+            .stage(&path, args::size("length", length)?)
+            .map_err(|e| with_path(e, &path))
+            .napi()?;
         let native = Self::new(map);
         native.pending.replace(Some(pending));
         Ok(native)
@@ -144,8 +135,7 @@ impl Mapping {
     #[napi]
     pub fn commit(&self, buffers: Vec<ArrayBuffer>) -> Result<Mapping> {
         if self.pending.borrow().is_none() || self.closed.get() {
-            return Err(error::own(
-                "ERR_MMAP_INTERNAL",
+            return Err(error::internal(
                 "commit() of a map that was not created, was already committed, or is closed",
             ));
         }
@@ -159,11 +149,10 @@ impl Mapping {
             .take();
         self.closed.set(true);
         let (Some(pending), Some(map)) = (pending, taken) else {
-            return Err(error::own("ERR_MMAP_INTERNAL", "commit() found no map"));
+            return Err(error::internal("commit() found no map"));
         };
         let Ok(map) = Arc::try_unwrap(map) else {
-            return Err(error::own(
-                "ERR_MMAP_INTERNAL",
+            return Err(error::internal(
                 "commit() while a flushAsync() of the new file is pending",
             ));
         };
@@ -173,7 +162,7 @@ impl Mapping {
     /// Zero-filled anonymous memory, shared (MAP_SHARED), with no file.
     #[napi(factory)]
     pub fn anonymous(length: f64) -> Result<Self> {
-        memmap_core::Mapping::shared_anonymous(args::size("length", length).napi()?)
+        memmap_core::Mapping::shared_anonymous(args::size("length", length)?)
             .map(Self::new)
             .napi()
     }
@@ -182,22 +171,22 @@ impl Mapping {
     /// SharedMemoryArray): `length` bytes of it, or all of it.
     #[napi(factory)]
     pub fn open_region(name: String, length: Option<f64>) -> Result<Self> {
-        let len = length.map(|l| args::size("length", l)).transpose().napi()?;
-        region::open(&name, len).map(Self::new).napi()
+        let len = length.map(|l| args::size("length", l)).transpose()?;
+        region::open(&name, len).map(Self::new)
     }
 
     /// Another mapping of `byteLength` bytes at `byteOffset` of the same file and mode, closed
     /// on its own: a pass over a large file unmaps each window behind it.
     #[napi]
     pub fn window(&self, byte_offset: f64, byte_length: f64) -> Result<Mapping> {
-        let offset = args::usize_of("byteOffset", byte_offset).napi()?;
-        let len = args::usize_of("byteLength", byte_length).napi()?;
+        let offset = args::usize_of("byteOffset", byte_offset)?;
+        let len = args::usize_of("byteLength", byte_length)?;
         self.live()?.window(offset, len).map(Self::new).napi()
     }
 
     /// An ArrayBuffer over `byteLength` bytes at `byteOffset` (default: the whole mapping).
     /// Start offsets are unique among attached buffers: asking again for a live one is an error.
-    #[napi]
+    #[napi(ts_return_type = "ArrayBuffer")]
     pub fn buffer<'env>(
         &self,
         env: &'env Env,
@@ -205,25 +194,21 @@ impl Mapping {
         byte_length: Option<f64>,
     ) -> Result<Unknown<'env>> {
         let map = self.live()?;
-        let offset = args::usize_of("byteOffset", byte_offset.unwrap_or(0.0)).napi()?;
+        let offset = args::usize_of("byteOffset", byte_offset.unwrap_or(0.0))?;
         let len = match byte_length {
-            Some(l) => args::usize_of("byteLength", l).napi()?,
+            Some(l) => args::usize_of("byteLength", l)?,
             None => self.len.saturating_sub(offset),
         };
         if offset.checked_add(len).is_none_or(|end| end > self.len) {
-            return Err(error::to_napi(&Error::invalid_arg(
-                format!(
-                    "window {offset}+{len} is outside the mapping of {} bytes",
-                    self.len
-                ),
-                self.path(),
+            return Err(error::internal(format!(
+                "window {offset}+{len} is outside the mapping of {} bytes",
+                self.len
             )));
         }
         if len > 0 && self.backing.attached().contains_key(&offset) {
-            return Err(error::own(
-                "ERR_MMAP_INTERNAL",
-                format!("a buffer at offset {offset} is already attached"),
-            ));
+            return Err(error::internal(format!(
+                "a buffer at offset {offset} is already attached"
+            )));
         }
         // SAFETY: the range was checked against the mapping held by `self.backing`, which is
         // released only after every attached buffer is detached (`close`).
@@ -252,8 +237,8 @@ impl Mapping {
     }
 
     #[napi(getter)]
-    pub fn mode(&self) -> &'static str {
-        self.mode.as_str()
+    pub fn mode(&self) -> Mode {
+        self.mode.into()
     }
 
     #[napi(getter)]
@@ -269,12 +254,13 @@ impl Mapping {
 
     /// msync on the thread pool. The task holds the mapping: a `close()` issued meanwhile
     /// detaches the buffer at once, and the memory is unmapped when the flush is done, so a
-    /// flush that was asked for always happens.
+    /// flush that was asked for always happens. A failure of the flush (a read-only map
+    /// included) rejects the promise.
     #[napi(ts_return_type = "Promise<void>")]
     pub fn flush_async(&self) -> Result<AsyncTask<FlushTask>> {
-        let map = self.live()?;
-        map.check_flushable().napi()?;
-        Ok(AsyncTask::new(FlushTask { map: Some(map) }))
+        Ok(AsyncTask::new(FlushTask {
+            map: Some(self.live()?),
+        }))
     }
 
     /// `sum`, `mean`, `std`, `min` or `max` of the whole mapping read as `dtype`, on all cores
@@ -309,14 +295,15 @@ impl Mapping {
 
     /// madvise over the whole mapping or `offset..offset + length`.
     #[napi]
-    pub fn advise(&self, advice: String, offset: Option<f64>, length: Option<f64>) -> Result<()> {
-        let advice = advice.parse::<Advice>().napi()?;
-        let offset = args::usize_of("offset", offset.unwrap_or(0.0)).napi()?;
+    pub fn advise(&self, advice: Advice, offset: Option<f64>, length: Option<f64>) -> Result<()> {
+        let offset = args::usize_of("offset", offset.unwrap_or(0.0))?;
         let length = match length {
-            Some(l) => args::usize_of("length", l).napi()?,
+            Some(l) => args::usize_of("length", l)?,
             None => self.len.saturating_sub(offset),
         };
-        self.live()?.advise_range(advice, offset, length).napi()
+        self.live()?
+            .advise_range(advice.into(), offset, length)
+            .napi()
     }
 
     /// Copies `into.length` bytes at `byteOffset` of the mapping into `into`: how the
@@ -341,9 +328,8 @@ impl Mapping {
     #[napi]
     pub fn write(&self, byte_offset: f64, from: Uint8ArraySlice) -> Result<()> {
         let map = self.live()?;
-        if self.mode == Mode::ReadOnly {
-            return Err(error::own(
-                "ERR_MMAP_INTERNAL",
+        if self.mode == memmap_core::Mode::ReadOnly {
+            return Err(error::internal(
                 "write() to a read-only mapping got past the TypeScript layer",
             ));
         }
@@ -379,25 +365,21 @@ impl Mapping {
         self.detach_each(buffers)?;
         let left = self.backing.attached().len();
         if left > 0 {
-            return Err(error::own(
-                "ERR_MMAP_INTERNAL",
-                format!("{left} buffer(s) over the mapping are still attached; not unmapping"),
-            ));
+            return Err(error::internal(format!(
+                "{left} buffer(s) over the mapping are still attached; not unmapping"
+            )));
         }
         Ok(())
     }
 
     /// `byteOffset` as an offset at which `len` bytes lie inside the mapping.
     fn range(&self, byte_offset: f64, len: usize) -> Result<usize> {
-        let at = args::usize_of("byteOffset", byte_offset).napi()?;
+        let at = args::usize_of("byteOffset", byte_offset)?;
         if at.checked_add(len).is_none_or(|end| end > self.len) {
-            return Err(error::own(
-                "ERR_MMAP_INTERNAL",
-                format!(
-                    "{len} bytes at {at} is outside the mapping of {} bytes",
-                    self.len
-                ),
-            ));
+            return Err(error::internal(format!(
+                "{len} bytes at {at} is outside the mapping of {} bytes",
+                self.len
+            )));
         }
         Ok(at)
     }
@@ -412,14 +394,13 @@ impl Mapping {
                 }
                 let at = (buffer.as_ptr() as usize).wrapping_sub(base);
                 if at >= self.len {
-                    return Err(error::own(
-                        "ERR_MMAP_INTERNAL",
+                    return Err(error::internal(
                         "close() or commit() was given an ArrayBuffer of another mapping",
                     ));
                 }
                 buffer
                     .detach()
-                    .map_err(|e| error::own("ERR_MMAP_INTERNAL", format!("detach failed: {e}")))?;
+                    .map_err(|e| error::internal(format!("detach failed: {e}")))?;
                 self.backing.detached_at(at);
             }
         }
@@ -442,20 +423,18 @@ pub struct FlushTask {
 }
 
 impl Task for FlushTask {
-    type Output = ();
+    /// The flush's own outcome: its error becomes a JavaScript error in `resolve`, back on the
+    /// JavaScript thread, where the object a rejection carries can be made.
+    type Output = memmap_core::Result<()>;
     type JsValue = ();
 
-    fn compute(&mut self) -> napi::Result<()> {
+    fn compute(&mut self) -> napi::Result<Self::Output> {
         // Taken, so that if this is the last holder the unmap happens here, off the main thread.
-        let Some(map) = self.map.take() else {
-            return Ok(());
-        };
-        map.flush()
-            .map_err(|e| napi::Error::from_reason(error::to_napi(&e).reason))
+        Ok(self.map.take().map_or(Ok(()), |map| map.flush()))
     }
 
-    fn resolve(&mut self, _env: Env, _output: ()) -> napi::Result<()> {
-        Ok(())
+    fn resolve(&mut self, _env: Env, output: Self::Output) -> napi::Result<()> {
+        output.napi()
     }
 }
 
@@ -463,22 +442,21 @@ impl Task for FlushTask {
 /// and holding it for the process, is `crate::owned`.
 #[cfg(windows)]
 mod region {
-    use memmap_core::{Mapping, Result};
+    use crate::error::{IntoNapi, Result};
 
-    pub fn open(name: &str, len: Option<u64>) -> Result<Mapping> {
-        Mapping::open_region(name, len)
+    pub fn open(name: &str, len: Option<u64>) -> Result<memmap_core::Mapping> {
+        memmap_core::Mapping::open_region(name, len).napi()
     }
 }
 
 #[cfg(not(windows))]
 mod region {
-    use memmap_core::{Error, Mapping, Result};
-    use std::path::Path;
+    use crate::error::{self, Result};
 
-    pub fn open(name: &str, _: Option<u64>) -> Result<Mapping> {
-        Err(Error::invalid_arg(
-            "named shared-memory regions are the Windows backing; elsewhere regions are files",
-            Some(Path::new(name)),
-        ))
+    pub fn open(name: &str, _: Option<u64>) -> Result<memmap_core::Mapping> {
+        Err(error::internal(format!(
+            "openRegion('{name}'): named shared-memory regions are the Windows backing; \
+             elsewhere regions are files"
+        )))
     }
 }

@@ -150,19 +150,18 @@ pub fn own_region(path: String) -> Result<()> {
     }
     #[cfg(not(unix))]
     {
-        Err(crate::error::to_napi(&memmap_core::Error::invalid_arg(
-            "regions are named file mappings on Windows: use createRegion",
-            Some(std::path::Path::new(&path)),
+        Err(crate::error::internal(format!(
+            "ownRegion('{path}'): regions are named file mappings on Windows, made by createRegion"
         )))
     }
 }
 
 /// Creates the named region `name` (Windows) of `length` zero bytes, held by the process until
-/// `unlinkOwnedRegion(name)` or exit; an existing name is `EEXIST`. Elsewhere regions are files,
-/// and this is `ERR_MMAP_INVALID_ARG`.
+/// `unlinkOwnedRegion(name)` or exit; an existing name is `EEXIST`. Elsewhere regions are files
+/// (a call is a bug of ours: `ERR_MMAP_INTERNAL`).
 #[napi]
 pub fn create_region(name: String, length: f64) -> Result<()> {
-    let len = crate::args::size("length", length).map_err(|e| crate::error::to_napi(&e))?;
+    let len = crate::args::size("length", length)?;
     #[cfg(windows)]
     {
         let (held, map) = memmap_core::Mapping::create_region(&name, len).napi()?;
@@ -181,9 +180,9 @@ pub fn create_region(name: String, length: f64) -> Result<()> {
     #[cfg(not(windows))]
     {
         let _ = len;
-        Err(crate::error::to_napi(&memmap_core::Error::invalid_arg(
-            "named shared-memory regions are the Windows backing; elsewhere regions are files",
-            Some(std::path::Path::new(&name)),
+        Err(crate::error::internal(format!(
+            "createRegion('{name}'): named shared-memory regions are the Windows backing; \
+             elsewhere regions are files"
         )))
     }
 }
@@ -227,7 +226,7 @@ pub fn watch_owned_regions(callback: Function<(), ()>) -> Result<()> {
         .callee_handled::<false>()
         .weak::<true>()
         .build()
-        .map_err(|e| crate::error::own("ERR_MMAP_INTERNAL", e.reason.clone()))?;
+        .map_err(|e| crate::error::internal(e.reason.clone()))?;
     *WATCHER.lock().unwrap_or_else(|e| e.into_inner()) = Some(tsfn);
     Ok(())
 }

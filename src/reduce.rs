@@ -165,7 +165,7 @@ pub fn progress(callback: Option<Function<'_, f64, ()>>) -> crate::error::Result
                 .build()
         })
         .transpose()
-        .map_err(|e| error::own("ERR_MMAP_INTERNAL", e.reason.clone()))
+        .map_err(|e| error::internal(e.reason.clone()))
 }
 
 /// `stats` on the libuv thread pool, one thread of it: the parallel work is rayon's. The task
@@ -177,15 +177,16 @@ pub struct StatsTask {
 }
 
 impl Task for StatsTask {
-    type Output = Stats;
+    /// The pass's own outcome: an error becomes a JavaScript error in `resolve`, back on the
+    /// JavaScript thread, where the object a rejection carries can be made (as `FlushTask`).
+    /// `None`: the task ran twice, which napi-rs never does.
+    type Output = Option<Result<Stats, Error>>;
     type JsValue = Stats;
 
-    fn compute(&mut self) -> napi::Result<Stats> {
+    fn compute(&mut self) -> napi::Result<Self::Output> {
         // Taken, so that if this is the last holder the unmap happens here, off the main thread.
         let Some(map) = self.map.take() else {
-            return Err(napi::Error::from_reason(
-                error::own("ERR_MMAP_INTERNAL", "stats task computed twice").reason,
-            ));
+            return Ok(None);
         };
         let progress = self.progress.take();
         let report = |bytes: usize| {
@@ -194,11 +195,12 @@ impl Task for StatsTask {
                 let _ = p.call(bytes as f64, ThreadsafeFunctionCallMode::NonBlocking);
             }
         };
-        by_dtype!(self.dtype, stats_of(&map, report))
-            .map_err(|e| napi::Error::from_reason(error::to_napi(&e).reason))
+        Ok(Some(by_dtype!(self.dtype, stats_of(&map, report))))
     }
 
-    fn resolve(&mut self, _env: Env, output: Stats) -> napi::Result<Stats> {
-        Ok(output)
+    fn resolve(&mut self, _env: Env, output: Self::Output) -> napi::Result<Stats> {
+        output
+            .ok_or_else(|| error::internal("stats task computed twice"))?
+            .map_err(|e| error::to_napi(&e))
     }
 }
