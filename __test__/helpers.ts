@@ -7,6 +7,8 @@ import { pathToFileURL } from 'node:url'
 import { afterAll, expect } from 'vitest'
 
 export const DIST = resolve(__dirname, '..', 'dist')
+/** The child processes' code (`runFixture`): JavaScript modules, linted and type-checked. */
+export const FIXTURES = resolve(__dirname, 'fixtures')
 export const ENTRY = join(DIST, 'index.mjs')
 /** `import(...)` takes URLs: an absolute Windows path (`C:\...`) is not one. */
 export const importable = (path: string): string => pathToFileURL(path).href
@@ -95,6 +97,46 @@ export function runChild(
     timeout: 120_000,
   })
   return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr }
+}
+
+export interface FixtureOptions {
+  /** Node's own options, before the script (`--expose-gc`, `--max-old-space-size=64`). */
+  nodeArgs?: string[]
+  env?: Record<string, string>
+  /** Milliseconds after which the child kills itself (fixtures/watchdog.mjs): a hang fails the test. */
+  watchdog?: number
+}
+
+/**
+ * Runs `scenario`, an export of `fixtures/<module>.mjs`, with `args` in a child Node process
+ * (fixtures/run.mjs), so that a crash kills the child and fails the test instead of the runner.
+ * The scenario's outcome is the last line of stdout, as JSON (`outcomeOf`).
+ */
+export function runFixture(
+  module: string,
+  scenario: string,
+  args: string[] = [],
+  { nodeArgs = [], env = {}, watchdog }: FixtureOptions = {},
+): ChildResult {
+  const r = spawnSync(process.execPath, [...nodeArgs, join(FIXTURES, 'run.mjs'), module, scenario, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env, ...(watchdog === undefined ? {} : { MEMMAP_WATCHDOG: String(watchdog) }) },
+    timeout: 120_000,
+  })
+  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr }
+}
+
+/** What a fixture's scenario returned: the last line of its stdout, parsed (bigints are '5n', NaN 'NaN'). */
+export function outcomeOf(r: ChildResult): any {
+  const lines = r.stdout.trim().split(/\r?\n/)
+  return JSON.parse(lines[lines.length - 1])
+}
+
+/** `runFixture` that must end cleanly (`expectCleanExit`); the scenario's outcome. */
+export function fixture(module: string, scenario: string, args: string[] = [], opts: FixtureOptions = {}): any {
+  const r = runFixture(module, scenario, args, opts)
+  expectCleanExit(r)
+  return outcomeOf(r)
 }
 
 /** The child ended normally with exit code 0: no signal (SIGSEGV, SIGBUS, SIGABRT). */
