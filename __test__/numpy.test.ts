@@ -211,7 +211,7 @@ describe('.npy without numpy', () => {
     const b = openNpy(p)
     expect(b.get(1, 2)).toBe(60)
     expect(thrown(() => saveNpy(p, new Float64Array(1))).code).toBe('EEXIST')
-    b.close() // Windows cannot replace a file that is still mapped (native.test.ts tests that)
+    b.close() // Windows cannot replace a file that is still mapped (mmap-file.test.ts tests that)
     saveNpy(p, new Float64Array(1), { overwrite: true })
     using c = openNpy(p)
     expect([c.dtype, ...c.shape]).toEqual(['float64', 1])

@@ -1,3 +1,6 @@
+// js/lifecycle.ts: what every object over one mapping shares (MappedResource: closed, flush,
+// flushAsync, advise, close, dispose).
+//
 // Issue #11, item 13: what advise('dontneed') and chunks() do to writes into a read-only ('r')
 // array's view. Decided: such writes are this process's scratch copies, never the file's; the
 // kernel may discard them whenever pages are released (advise('dontneed'), each step of

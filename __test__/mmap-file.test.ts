@@ -1,4 +1,7 @@
-// The native core as JavaScript sees it: one zero-copy, detachable buffer per mapping.
+// js/mmap-file.ts (mmapFile, MmapFile) and the native mapping under it, as JavaScript sees it: one
+// zero-copy, detachable buffer per mapping. A few tests reach one layer down, to js/mapping.ts's
+// Mapping (create, anonymous memory) and the binding (a buffer Node refuses): the same mapping
+// without the MmapFile around it.
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync, truncateSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { constants } from 'node:buffer'
