@@ -168,22 +168,14 @@ export function fileAs<T>(ctor: new (b: ArrayBuffer) => T, path: string): T {
 }
 
 /**
- * Opens `count` mappings of `path` with `open` (an expression over `m` and `path`), drops them
+ * Opens `count` mappings of `path` with `opener` (fixtures/dropped.mjs names them), drops them
  * without close(), collects garbage, and returns how many mappings of `path` the child had
  * before and after. Runs in a child started with --expose-gc.
  */
-export function droppedMappings(path: string, open: string, count: number): { held: number; after: number } {
-  const r = runChild(
-    `
-    const path = ${JSON.stringify(path)}
-    const maps = () => fs.readFileSync('/proc/self/maps', 'utf8').split('\\n').filter((l) => l.endsWith(' ' + path)).length
-    ;(() => { for (let i = 0; i < ${count}; i++) ${open} })()
-    const held = maps()
-    for (let i = 0; i < 20 && maps() > 0; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 5)) }
-    console.log(JSON.stringify({ held, after: maps() }))
-  `,
-    { nodeArgs: ['--expose-gc'] },
-  )
-  expectCleanExit(r)
-  return JSON.parse(r.stdout)
+export function droppedMappings(
+  path: string,
+  opener: 'mmapFile' | 'MmapArray.open',
+  count: number,
+): { held: number; after: number } {
+  return fixture('dropped', 'dropped', [path, opener, String(count)], { nodeArgs: ['--expose-gc'] })
 }

@@ -1,5 +1,6 @@
 import { fork, spawn } from 'node:child_process'
-import { existsSync, readdirSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 
 import Tinypool from 'tinypool'
@@ -208,6 +209,30 @@ describe('open, close, unlink', () => {
     shm.unlink()
     expect(thrown(() => SharedMemoryArray.open(path))).toMatchObject({ code: 'ENOENT', path })
   })
+})
+
+describe('members that steer destructive or bounded work are private state', () => {
+  it.skipIf(WINDOWS)(
+    posixTest(
+      'SharedMemoryArray.unlink() removes its own region even if path is redefined on the object',
+      'regions are not files on Windows',
+    ),
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), 'memmap-contract-unlink-'))
+      try {
+        const victim = join(dir, 'victim')
+        writeFileSync(victim, 'keep')
+        const s = SharedMemoryArray.create({ shape: 2 })
+        const region = s.path
+        Object.defineProperty(s, 'path', { value: victim })
+        s.unlink()
+        expect(existsSync(victim)).toBe(true)
+        expect(existsSync(region)).toBe(false)
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
+    },
+  )
 })
 
 describe('across processes (child_process.fork)', () => {
