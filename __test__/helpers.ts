@@ -9,7 +9,6 @@ import { afterAll, expect } from 'vitest'
 export const DIST = resolve(__dirname, '..', 'dist')
 /** The child processes' code (`runFixture`): JavaScript modules, linted and type-checked. */
 export const FIXTURES = resolve(__dirname, 'fixtures')
-export const ENTRY = join(DIST, 'index.mjs')
 /** `import(...)` takes URLs: an absolute Windows path (`C:\...`) is not one. */
 export const importable = (path: string): string => pathToFileURL(path).href
 
@@ -82,23 +81,6 @@ export interface ChildResult {
   stderr: string
 }
 
-/**
- * Runs `code` (an ES module body; `m` is the package) in a child Node process, so that a
- * crash kills the child and fails the test instead of the runner.
- */
-export function runChild(
-  code: string,
-  { nodeArgs = [] as string[], env = {} as Record<string, string> } = {},
-): ChildResult {
-  const prelude = `import * as m from ${JSON.stringify(importable(ENTRY))}\nimport fs from 'node:fs'\n`
-  const r = spawnSync(process.execPath, [...nodeArgs, '--input-type=module', '-e', prelude + code], {
-    encoding: 'utf8',
-    env: { ...process.env, ...env },
-    timeout: 120_000,
-  })
-  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr }
-}
-
 export interface FixtureOptions {
   /** Node's own options, before the script (`--expose-gc`, `--max-old-space-size=64`). */
   nodeArgs?: string[]
@@ -118,12 +100,17 @@ export function runFixture(
   args: string[] = [],
   { nodeArgs = [], env = {}, watchdog }: FixtureOptions = {},
 ): ChildResult {
-  const r = spawnSync(process.execPath, [...nodeArgs, join(FIXTURES, 'run.mjs'), module, scenario, ...args], {
+  const r = spawnSync(process.execPath, [...nodeArgs, ...fixtureCommand(module, scenario, args)], {
     encoding: 'utf8',
     env: { ...process.env, ...env, ...(watchdog === undefined ? {} : { MEMMAP_WATCHDOG: String(watchdog) }) },
     timeout: 120_000,
   })
   return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr }
+}
+
+/** The arguments for `spawn(process.execPath, ...)` that run `scenario` of fixtures/<module>.mjs (see `runFixture`). */
+export function fixtureCommand(module: string, scenario: string, args: string[] = []): string[] {
+  return [join(FIXTURES, 'run.mjs'), module, scenario, ...args]
 }
 
 /** What a fixture's scenario returned: the last line of its stdout, parsed (bigints are '5n', NaN 'NaN'). */
