@@ -4,19 +4,8 @@ import { pathToFileURL } from 'node:url'
 
 import { describe, expect, it } from 'vitest'
 
-import { MmapArray, MmapError } from '../dist/index.mjs'
-import {
-  expectCleanExit,
-  fileAs,
-  mappingsOf,
-  NOT_ON_WINDOWS,
-  posixCheck,
-  posixTest,
-  runChild,
-  tempDir,
-  thrown,
-  WINDOWS,
-} from './helpers'
+import { MappedArray, MmapArray, MmapError } from '../dist/index.mjs'
+import { fileAs, fixture, mappingsOf, NOT_ON_WINDOWS, posixCheck, posixTest, tempDir, thrown, WINDOWS } from './helpers'
 
 const dir = tempDir()
 let n = 0
@@ -345,15 +334,7 @@ describe("read-only ('r')", () => {
 
   it('a write straight into .array never crashes and never reaches the file', () => {
     const p = f64file([1, 2, 3])
-    const r = runChild(`
-      const a = m.MmapArray.open(${JSON.stringify(p)}, { mode: 'r' })
-      a.array[0] = 100
-      a.array.fill(7)
-      a.slice(1)[0] = 8
-      a.close()
-      console.log('done')
-    `)
-    expectCleanExit(r)
+    expect(fixture('array', 'readOnlyWrites', [p])).toBe('done')
     expect([...fileAs(Float64Array, p)]).toEqual([1, 2, 3])
   })
 })
@@ -393,15 +374,7 @@ describe('close()', () => {
 
   it('views handed out earlier drop to length 0 and the process survives using them', () => {
     const p = path()
-    const r = runChild(`
-      const a = m.MmapArray.create(${JSON.stringify(p)}, { shape: [4, 4], fill: 1 })
-      const flat = a.array, rows = a.slice(1, 3)
-      a.close()
-      flat[0] = 5; rows[3] = 6
-      console.log(JSON.stringify([flat.length, rows.length, String(flat[0]), String(rows[3])]))
-    `)
-    expectCleanExit(r)
-    expect(JSON.parse(r.stdout)).toEqual([0, 0, 'undefined', 'undefined'])
+    expect(fixture('array', 'viewsAfterClose', [p])).toEqual([0, 0, 'undefined', 'undefined'])
   })
 
   it('using closes at the end of the block', () => {
@@ -427,5 +400,72 @@ describe('large arrays', () => {
     tail.flush()
     using again = MmapArray.open(p, { dtype: 'float32', shape: 1, offset: total - 4, mode: 'r' })
     expect(again.get(0)).toBe(3.5)
+  })
+})
+
+describe('constructors (issue #11, item 9)', () => {
+  it('MappedArray constructed directly is MmapError ERR_MMAP_INVALID_ARG, never a half-built array', () => {
+    const p = f64file([1, 2, 3, 4])
+    const lookalike = { map: { buffer: new ArrayBuffer(32), byteLength: 32, mode: 'r+', path: p }, shape: [4] }
+    const Ctor = MappedArray as unknown as new (...args: unknown[]) => MappedArray
+    for (const args of [[], [undefined], [null], [{}], [p], [p, { shape: [4] }], [lookalike]]) {
+      const e = thrown(() => new Ctor(...args))
+      expect(e, String(args[0])).toBeInstanceOf(MmapError)
+      expect(e.code, String(args[0])).toBe('ERR_MMAP_INVALID_ARG')
+    }
+    using a = new MmapArray(p, { mode: 'r' })
+    expect(a).toBeInstanceOf(MappedArray)
+    expect(a.sum()).toBe(10)
+  })
+})
+
+// Read-only members are read-only at run time: whatever changes a member under the native code
+// runs in a child process (fixtures/array.mjs), so a crash fails the test instead of the runner.
+const ARRAY_MEMBERS = ['path', 'shape', 'dtype', 'mode', 'ndim', 'size', 'itemsize', 'byteLength']
+
+describe('read-only members (issue #11, item 10)', () => {
+  it('arrays: assigning path, shape, dtype, mode, ndim, size, itemsize or byteLength changes nothing (MmapArray, SharedMemoryArray, createSharedBuffer)', () => {
+    const result = fixture('array', 'assignedMembers', [dir])
+    const every = (v: unknown) => Object.fromEntries(ARRAY_MEMBERS.map((k) => [k, v]))
+    for (const kind of ['MmapArray', 'SharedMemoryArray', 'createSharedBuffer']) {
+      expect(result[kind], kind).toEqual({ strict: every('TypeError'), unchanged: every(true), shadowed: 'same' })
+    }
+  })
+
+  it("an 'r' array stays read-only when its mode is assigned, and an 'r+' one stays writable", () => {
+    expect(fixture('array', 'assignedMode', [dir])).toEqual({
+      strict: 'TypeError',
+      r: ['r', true, true, 'ERR_MMAP_READONLY', 'ERR_MMAP_READONLY', 'ERR_MMAP_READONLY'],
+      w: ['ok', 'ok', 'ok'],
+      file: [5, 6, 3, 4],
+    })
+  })
+
+  it('assigning dtype does not change what the reductions compute (an int8 array at an odd offset)', () => {
+    expect(fixture('array', 'assignedDtype', [dir])).toEqual({
+      strict: 'TypeError',
+      dtype: 'int8',
+      itemsize: 1,
+      sum: 36,
+      min: 1,
+      max: 8,
+      mean: 4.5,
+      get: 8,
+    })
+  })
+
+  it('the shape handed out is frozen: writing into it or assigning a new one changes nothing', () => {
+    expect(fixture('array', 'frozenShape', [dir])).toEqual({
+      frozen: true,
+      same: true,
+      write: 'TypeError',
+      push: 'TypeError',
+      assign: 'TypeError',
+      shape: [4],
+      'get(999)': 'ERR_MMAP_INVALID_ARG',
+      'get(3)': 4,
+      infoCopy: 4,
+      length: 4,
+    })
   })
 })

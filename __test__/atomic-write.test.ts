@@ -1,15 +1,15 @@
 // Issue #11, items 1–3: every writer builds its file beside the path, flushes it, and renames it
 // into place; a failure leaves the file system as it was; OS codes survive the overwrite path.
+// Named for that property, not a module: the writers are in array.ts, binary.ts, npy.ts and
+// shared.ts, the staging in the Rust core.
 import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 
 import { describe, expect, it } from 'vitest'
 
 import { MmapArray, saveBinary, saveNpy, SharedMemoryArray } from '../dist/index.mjs'
-import { expectCleanExit, NOT_ON_WINDOWS, posixCheck, posixTest, tempDir, thrown, WINDOWS } from './helpers'
-
-const FIXTURES = resolve(__dirname, 'fixtures')
+import { expectCleanExit, FIXTURES, NOT_ON_WINDOWS, posixCheck, posixTest, tempDir, thrown, WINDOWS } from './helpers'
 
 function run(
   script: string,

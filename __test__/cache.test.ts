@@ -1,4 +1,15 @@
-import { appendFileSync, linkSync, renameSync, symlinkSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs'
+import {
+  appendFileSync,
+  linkSync,
+  mkdtempSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  truncateSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 import { describe, expect, it } from 'vitest'
@@ -293,4 +304,28 @@ describe('MmapCache', () => {
       expect(cache.size).toBe(1)
     },
   )
+})
+
+describe('members that steer destructive or bounded work are private state', () => {
+  it('MmapCache.maxSize cannot be assigned: eviction still keeps at most the constructed size', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'memmap-contract-cache-'))
+    try {
+      const files = [0, 1, 2].map((i) => {
+        const p = join(dir, `${i}.bin`)
+        writeFileSync(p, new Uint8Array(8))
+        return p
+      })
+      const cache = new MmapCache({ maxSize: 1 })
+      expect(() => {
+        ;(cache as { maxSize: number }).maxSize = 100
+      }).toThrow(TypeError)
+      const [a] = files.map((p) => cache.getOrCreate(p))
+      expect(cache.maxSize).toBe(1)
+      expect(cache.size).toBe(1)
+      expect(a.closed).toBe(true)
+      cache.clear()
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
 })

@@ -7,7 +7,8 @@ import { pathToFileURL } from 'node:url'
 import { afterAll, expect } from 'vitest'
 
 export const DIST = resolve(__dirname, '..', 'dist')
-export const ENTRY = join(DIST, 'index.mjs')
+/** The child processes' code (`runFixture`): JavaScript modules, linted and type-checked. */
+export const FIXTURES = resolve(__dirname, 'fixtures')
 /** `import(...)` takes URLs: an absolute Windows path (`C:\...`) is not one. */
 export const importable = (path: string): string => pathToFileURL(path).href
 
@@ -80,21 +81,49 @@ export interface ChildResult {
   stderr: string
 }
 
+export interface FixtureOptions {
+  /** Node's own options, before the script (`--expose-gc`, `--max-old-space-size=64`). */
+  nodeArgs?: string[]
+  env?: Record<string, string>
+  /** Milliseconds after which the child kills itself (fixtures/watchdog.mjs): a hang fails the test. */
+  watchdog?: number
+}
+
 /**
- * Runs `code` (an ES module body; `m` is the package) in a child Node process, so that a
- * crash kills the child and fails the test instead of the runner.
+ * Runs `scenario`, an export of `fixtures/<module>.mjs`, with `args` in a child Node process
+ * (fixtures/run.mjs), so that a crash kills the child and fails the test instead of the runner.
+ * The scenario's outcome is the last line of stdout, as JSON (`outcomeOf`).
  */
-export function runChild(
-  code: string,
-  { nodeArgs = [] as string[], env = {} as Record<string, string> } = {},
+export function runFixture(
+  module: string,
+  scenario: string,
+  args: string[] = [],
+  { nodeArgs = [], env = {}, watchdog }: FixtureOptions = {},
 ): ChildResult {
-  const prelude = `import * as m from ${JSON.stringify(importable(ENTRY))}\nimport fs from 'node:fs'\n`
-  const r = spawnSync(process.execPath, [...nodeArgs, '--input-type=module', '-e', prelude + code], {
+  const r = spawnSync(process.execPath, [...nodeArgs, ...fixtureCommand(module, scenario, args)], {
     encoding: 'utf8',
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...env, ...(watchdog === undefined ? {} : { MEMMAP_WATCHDOG: String(watchdog) }) },
     timeout: 120_000,
   })
   return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr }
+}
+
+/** The arguments for `spawn(process.execPath, ...)` that run `scenario` of fixtures/<module>.mjs (see `runFixture`). */
+export function fixtureCommand(module: string, scenario: string, args: string[] = []): string[] {
+  return [join(FIXTURES, 'run.mjs'), module, scenario, ...args]
+}
+
+/** What a fixture's scenario returned: the last line of its stdout, parsed (bigints are '5n', NaN 'NaN'). */
+export function outcomeOf(r: ChildResult): any {
+  const lines = r.stdout.trim().split(/\r?\n/)
+  return JSON.parse(lines[lines.length - 1])
+}
+
+/** `runFixture` that must end cleanly (`expectCleanExit`); the scenario's outcome. */
+export function fixture(module: string, scenario: string, args: string[] = [], opts: FixtureOptions = {}): any {
+  const r = runFixture(module, scenario, args, opts)
+  expectCleanExit(r)
+  return outcomeOf(r)
 }
 
 /** The child ended normally with exit code 0: no signal (SIGSEGV, SIGBUS, SIGABRT). */
@@ -126,22 +155,14 @@ export function fileAs<T>(ctor: new (b: ArrayBuffer) => T, path: string): T {
 }
 
 /**
- * Opens `count` mappings of `path` with `open` (an expression over `m` and `path`), drops them
+ * Opens `count` mappings of `path` with `opener` (fixtures/dropped.mjs names them), drops them
  * without close(), collects garbage, and returns how many mappings of `path` the child had
  * before and after. Runs in a child started with --expose-gc.
  */
-export function droppedMappings(path: string, open: string, count: number): { held: number; after: number } {
-  const r = runChild(
-    `
-    const path = ${JSON.stringify(path)}
-    const maps = () => fs.readFileSync('/proc/self/maps', 'utf8').split('\\n').filter((l) => l.endsWith(' ' + path)).length
-    ;(() => { for (let i = 0; i < ${count}; i++) ${open} })()
-    const held = maps()
-    for (let i = 0; i < 20 && maps() > 0; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 5)) }
-    console.log(JSON.stringify({ held, after: maps() }))
-  `,
-    { nodeArgs: ['--expose-gc'] },
-  )
-  expectCleanExit(r)
-  return JSON.parse(r.stdout)
+export function droppedMappings(
+  path: string,
+  opener: 'mmapFile' | 'MmapArray.open',
+  count: number,
+): { held: number; after: number } {
+  return fixture('dropped', 'dropped', [path, opener, String(count)], { nodeArgs: ['--expose-gc'] })
 }

@@ -1,13 +1,12 @@
 // js/mapping.ts and the lazy buffers of js/mapped-array.ts: opening makes no ArrayBuffer over the
 // mapping, the reductions never make one, the first element accesses copy single elements through
 // the binding (`read`/`write`), and the view over the whole mapping is made on first need.
-import { spawnSync } from 'node:child_process'
 import { readFileSync, truncateSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 
 import { MmapArray } from '../dist/index.mjs'
-import { expectCleanExit, fileAs, tempDir, thrown } from './helpers'
+import { fileAs, fixture, tempDir, thrown } from './helpers'
 
 const dir = tempDir()
 const MIB = 2 ** 20
@@ -101,20 +100,8 @@ describe('buffers made on first need', () => {
 
   it('where the runtime refuses external buffers, an array opens, reduces and reads elements; .array is ERR_MMAP_EXTERNAL_BUFFERS', () => {
     const p = sparse('refused.f64', 2 * MIB)
-    const code = `
-      import { MmapArray } from ${JSON.stringify(new URL('../dist/index.mjs', import.meta.url).href)}
-      const a = MmapArray.open(${JSON.stringify(p)})
-      a.set(2, 4)
-      const out = { sum: a.sum(), get: a.get(2) }
-      try { a.array; out.array = 'made' } catch (e) { out.array = e.code }
-      a.close()
-      console.log(JSON.stringify(out))`
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], {
-      encoding: 'utf8',
-      env: { ...process.env, MEMMAP_TEST_NO_EXTERNAL_BUFFERS: '1' },
-    })
-    expectCleanExit({ status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr })
-    expect(JSON.parse(r.stdout)).toEqual({ sum: 4, get: 4, array: 'ERR_MMAP_EXTERNAL_BUFFERS' })
+    const out = fixture('mapping', 'refused', [p], { env: { MEMMAP_TEST_NO_EXTERNAL_BUFFERS: '1' } })
+    expect(out).toEqual({ sum: 4, get: 4, array: 'ERR_MMAP_EXTERNAL_BUFFERS' })
     expect(readFileSync(p).readDoubleLE(16)).toBe(4)
   })
 })
@@ -122,12 +109,8 @@ describe('the binding as the TypeScript layer never calls it', () => {
   it('element copies outside the mapping, to a read-only or closed mapping, or with a bad offset are ERR_MMAP_INTERNAL, not a crash', () => {
     const p = join(dir, 'direct.bin')
     writeFileSync(p, new Uint8Array(64))
-    const r = spawnSync(process.execPath, [join(__dirname, 'fixtures', 'mapping-direct.mjs'), p], {
-      encoding: 'utf8',
-    })
-    expectCleanExit({ status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr })
     const I = 'ERR_MMAP_INTERNAL'
-    expect(JSON.parse(r.stdout)).toEqual({
+    expect(fixture('mapping', 'direct', [p])).toEqual({
       inside: 'ok',
       pastTheEnd: I,
       farPastTheEnd: I,

@@ -1,4 +1,5 @@
-// Streaming with chunks(), and arrays past what one typed array can hold.
+// Streaming with chunks(), and arrays past what one typed array can hold: the package at scale
+// (array.ts's chunks and windows over mapping.ts), named for what it covers, not for one module.
 import { constants } from 'node:buffer'
 import { truncateSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -6,7 +7,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 
 import { MmapArray, MmapError } from '../dist/index.mjs'
-import { expectCleanExit, runChild, tempDir, thrown } from './helpers'
+import { fixture, tempDir, thrown } from './helpers'
 
 const dir = tempDir()
 const LONG = process.env.MEMMAP_LONG === '1'
@@ -51,15 +52,7 @@ describe('chunks()', () => {
   it('a pass over a file keeps resident memory bounded (pages behind are released)', () => {
     const gib = LONG ? 16 : 1
     const p = sparse('stream.bin', gib * 2 ** 30)
-    const r = runChild(`
-      const a = m.MmapArray.open(${JSON.stringify(p)}, { dtype: 'float64', mode: 'r' })
-      let s = 0, n = 0
-      for (const { data } of a.chunks()) { for (let i = 0; i < data.length; i += 512) s += data[i]; n++ }
-      a.close()
-      console.log(JSON.stringify({ s, n, maxRssMiB: process.resourceUsage().maxRSS / 1024 }))
-    `)
-    expectCleanExit(r)
-    const out = JSON.parse(r.stdout)
+    const out = fixture('scale', 'streamingPass', [p])
     expect(out.s).toBe(0)
     expect(out.n).toBe(gib * 64)
     expect(out.maxRssMiB).toBeLessThan(400) // not the file's size: one chunk or so at a time

@@ -1,25 +1,24 @@
 import { fork, spawn } from 'node:child_process'
-import { existsSync, readdirSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
 
 import Tinypool from 'tinypool'
 import { describe, expect, it } from 'vitest'
 
 import { createSharedBuffer, MmapError, SHARED_MEMORY_DIR, SharedMemoryArray } from '../dist/index.mjs'
 import {
-  expectCleanExit,
-  importable,
+  fixture,
+  fixtureCommand,
+  FIXTURES,
   NOT_ON_WINDOWS,
   posixCheck,
   posixTest,
-  runChild,
   tempDir,
   thrown,
   WINDOWS,
 } from './helpers'
 
-const FIXTURES = resolve(__dirname, 'fixtures')
-const ENTRY = JSON.stringify(importable(resolve(__dirname, '../dist/index.mjs')))
 const dir = tempDir()
 /** Not a file on Windows: a region there can be opened by its path, not listed or stat'ed. */
 const NOT_A_FILE = 'a region is not a file on Windows'
@@ -44,20 +43,11 @@ function forkWorker(args: string[]): Promise<{ code: number | null; signal: Node
 }
 
 /**
- * A Node child running `code` (an ES module body; `m` is the package, `fs` node:fs, unless
- * `loadPackage` is false), its stdout read line by line: `line()` is the next one, `exited` how
- * it ended.
+ * A child running `scenario` of fixtures/<module>.mjs with `args` (fixtures/run.mjs), its stdout
+ * read line by line: `line()` is the next one, `exited` how it ended.
  */
-function startChild(code: string, { loadPackage = true } = {}) {
-  const child = spawn(
-    process.execPath,
-    [
-      '--input-type=module',
-      '-e',
-      `${loadPackage ? `import * as m from ${ENTRY}\n` : ''}import fs from 'node:fs'\n${code}`,
-    ],
-    { stdio: ['pipe', 'pipe', 'pipe'] },
-  )
+function startChild(module: string, scenario: string, args: string[] = []) {
+  const child = spawn(process.execPath, fixtureCommand(module, scenario, args), { stdio: ['pipe', 'pipe', 'pipe'] })
   let err = ''
   child.stderr.on('data', (d) => (err += d))
   const lines: string[] = []
@@ -210,6 +200,30 @@ describe('open, close, unlink', () => {
   })
 })
 
+describe('members that steer destructive or bounded work are private state', () => {
+  it.skipIf(WINDOWS)(
+    posixTest(
+      'SharedMemoryArray.unlink() removes its own region even if path is redefined on the object',
+      'regions are not files on Windows',
+    ),
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), 'memmap-contract-unlink-'))
+      try {
+        const victim = join(dir, 'victim')
+        writeFileSync(victim, 'keep')
+        const s = SharedMemoryArray.create({ shape: 2 })
+        const region = s.path
+        Object.defineProperty(s, 'path', { value: victim })
+        s.unlink()
+        expect(existsSync(victim)).toBe(true)
+        expect(existsSync(region)).toBe(false)
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
+    },
+  )
+})
+
 describe('across processes (child_process.fork)', () => {
   it('N workers write disjoint ranges; the parent sees every value without reopening', async () => {
     const N = 4
@@ -289,17 +303,12 @@ describe('across processes (child_process.fork)', () => {
 })
 
 describe('regions whose creator exits without unlink()', () => {
-  const created = (code: string, opts = {}) => {
-    const r = runChild(
-      `const s = m.SharedMemoryArray.create({ shape: 4, dtype: 'int32' ${code} }); s.set(0, 42); console.log(s.path)`,
-      opts,
-    )
-    expectCleanExit(r)
-    return r.stdout.trim()
+  const created = (persistent: boolean): string => {
+    return fixture('shared', 'createAndExit', [String(persistent)])
   }
 
   it("are removed at the creator's exit: nothing leaks in /dev/shm", () => {
-    const path = created('')
+    const path = created(false)
     expect(path).toContain('memmap-')
     expect(regionExists(path)).toBe(false)
   })
@@ -316,7 +325,7 @@ describe('regions whose creator exits without unlink()', () => {
       'a Windows region lives only while some process holds it (the test above checks the error there)',
     ),
     () => {
-      const path = created(', persistent: true')
+      const path = created(true)
       expect(regionExists(path)).toBe(true)
       using s = SharedMemoryArray.open(path, { dtype: 'int32' })
       expect(s.get(0)).toBe(42)
@@ -326,17 +335,9 @@ describe('regions whose creator exits without unlink()', () => {
 
   it('a process already attached keeps working after the creator exits and the name is gone', async () => {
     // The creator waits for a line on stdin before exiting; we attach meanwhile.
-    const creator = spawn(
-      process.execPath,
-      [
-        '--input-type=module',
-        '-e',
-        `import * as m from ${ENTRY}
-        const s = m.SharedMemoryArray.create({ shape: 4, dtype: 'int32' }); s.set(0, 7); console.log(s.path)
-        process.stdin.once('data', () => process.exit(0))`,
-      ],
-      { stdio: ['pipe', 'pipe', 'inherit'] },
-    )
+    const creator = spawn(process.execPath, fixtureCommand('shared', 'createAndWait'), {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    })
     const path = await new Promise<string>((done) => creator.stdout.once('data', (d) => done(String(d).trim())))
     const attached = SharedMemoryArray.open(path, { dtype: 'int32' })
     creator.stdin.write('bye\n')
@@ -352,16 +353,9 @@ describe('regions whose creator exits without unlink()', () => {
 
   it('a creator stopped by SIGTERM or SIGINT removes its regions too', async () => {
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-      const creator = spawn(
-        process.execPath,
-        [
-          '--input-type=module',
-          '-e',
-          `import * as m from ${ENTRY}
-          const s = m.SharedMemoryArray.create({ shape: 4 }); console.log(s.path); setInterval(() => {}, 1000)`,
-        ],
-        { stdio: ['ignore', 'pipe', 'inherit'] },
-      )
+      const creator = spawn(process.execPath, fixtureCommand('shared', 'createAndRun'), {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      })
       const path = await new Promise<string>((done) => creator.stdout.once('data', (d) => done(String(d).trim())))
       expect(regionExists(path)).toBe(true)
       creator.kill(signal)
@@ -381,15 +375,7 @@ describe('regions whose creator exits without unlink()', () => {
         ['SIGINT', true],
         ['SIGTERM', false],
       ] as const) {
-        const c = startChild(`
-          const handler = (s) => console.log('handled ' + s)
-          if (${before}) process.on('${signal}', handler)
-          const s = m.SharedMemoryArray.create({ shape: 4, dtype: 'int32' })
-          if (!${before}) process.on('${signal}', handler)
-          s.set(0, 42)
-          console.log(s.path)
-          // A line on stdin ends the program normally: nothing keeps the event loop alive after it.
-          process.stdin.once('data', () => process.stdin.destroy())`)
+        const c = startChild('shared', 'ownListener', [signal, String(before)])
         let path: string | undefined
         try {
           path = await c.line()
@@ -421,20 +407,12 @@ describe('regions whose creator exits without unlink()', () => {
       for (const end of ['exit', 'SIGTERM'] as const) {
         const name = `memmap-test-${process.pid}-taken-${end}`
         // A creates the region, then waits.
-        const a = startChild(`
-          const s = m.SharedMemoryArray.create({ shape: 4, dtype: 'int32', name: '${name}' })
-          console.log(s.path)
-          process.stdin.once('data', () => process.exit(0))
-          setInterval(() => {}, 1000)`)
+        const a = startChild('shared', 'holdName', [name])
         let path: string | undefined
         try {
           path = await a.line()
           // B removes A's region and makes its own, persistent, under the same name.
-          const b = runChild(`
-            fs.unlinkSync(${JSON.stringify(path)})
-            const s = m.SharedMemoryArray.create({ shape: 8, dtype: 'int32', name: '${name}', persistent: true })
-            s.set(0, 99)`)
-          expectCleanExit(b)
+          expect(fixture('shared', 'takeOver', [path, name])).toBe('taken')
           if (end === 'exit') a.child.stdin.write('bye\n')
           else a.child.kill('SIGTERM')
           expect(await a.exited).toEqual(end === 'exit' ? { code: 0, signal: null } : { code: null, signal: 'SIGTERM' })
@@ -481,30 +459,7 @@ describe('regions created in worker threads belong to the process', () => {
     worker: 'returns' | 'terminated'
     end: 'normal' | 'exit' | 'SIGTERM'
   }) {
-    // Dynamic imports only: the worker's code is a module or a script depending on its execArgv.
-    const workerCode = `Promise.all([import(${ENTRY}), import('node:worker_threads')]).then(([m, { parentPort }]) => {
-      const s = m.SharedMemoryArray.create({ shape: 4, dtype: 'int32' })
-      s.set(0, 7)
-      parentPort.postMessage(s.path)
-      ${opts.worker === 'terminated' ? 'setInterval(() => {}, 1000)' : ''}
-    })`
-    const c = startChild(
-      `
-      import { Worker } from 'node:worker_threads'
-      const w = new Worker(${JSON.stringify(workerCode)}, { eval: true })
-      // Listening for 'exit' from the start: Node may deliver the message and 'exit' in one turn.
-      const exited = new Promise((done) => w.once('exit', done))
-      const path = await new Promise((done) => w.once('message', done))
-      ${opts.worker === 'terminated' ? 'await w.terminate()' : 'await exited'}
-      // Signals are the main thread's: it listens once the process owns a region (told by the addon).
-      for (let i = 0; ${opts.end === 'SIGTERM'} && i < 200 && process.listenerCount('SIGTERM') === 0; i++) {
-        await new Promise((done) => setTimeout(done, 10))
-      }
-      console.log(path)
-      process.stdin.once('data', () => ${opts.end === 'exit' ? 'process.exit(0)' : 'process.stdin.destroy()'})`,
-      { loadPackage: opts.mainLoads },
-    )
-    return c
+    return startChild('shm-worker-region', 'regionFromWorker', [String(opts.mainLoads), opts.worker, opts.end])
   }
 
   for (const mainLoads of [true, false]) {

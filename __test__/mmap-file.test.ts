@@ -1,23 +1,23 @@
-// The native core as JavaScript sees it: one zero-copy, detachable buffer per mapping.
+// js/mmap-file.ts (mmapFile, MmapFile) and the native mapping under it, as JavaScript sees it: one
+// zero-copy, detachable buffer per mapping. A few tests reach one layer down, to js/mapping.ts's
+// Mapping (create, anonymous memory) and the binding (a buffer Node refuses): the same mapping
+// without the MmapFile around it.
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync, truncateSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { constants } from 'node:buffer'
 import { execFileSync } from 'node:child_process'
 
 import { describe, expect, it } from 'vitest'
 
-import { MmapError, mmapFile } from '../dist/index.mjs'
+import { MmapError, MmapFile, mmapFile } from '../dist/index.mjs'
 import { Mapping } from '../dist/mapping.js'
 import {
-  DIST,
   droppedMappings,
-  expectCleanExit,
-  importable,
+  fixture,
   mappingsOf,
   NOT_ON_WINDOWS,
   posixCheck,
   posixTest,
-  runChild,
   tempDir,
   thrown,
   WINDOWS,
@@ -67,18 +67,7 @@ describe('zero-copy', () => {
     const p = join(dir, 'gib.bin')
     writeFileSync(p, '')
     truncateSync(p, 2 ** 30)
-    const r = runChild(`
-      const before = process.memoryUsage().rss
-      const t0 = process.hrtime.bigint()
-      const f = m.mmapFile(${JSON.stringify(p)})
-      const t1 = process.hrtime.bigint()
-      const after = process.memoryUsage().rss
-      if (f.length !== 2 ** 30) throw new Error('length ' + f.length)
-      console.log(JSON.stringify({ grew: after - before, openMicros: Number(t1 - t0) / 1000 }))
-      f.close()
-    `)
-    expectCleanExit(r)
-    const { grew } = JSON.parse(r.stdout)
+    const { grew } = fixture('mmap-file', 'openGiB', [p])
     expect(grew).toBeLessThan(64 * 2 ** 20)
   })
 
@@ -96,24 +85,7 @@ describe('zero-copy', () => {
 describe('close()', () => {
   it('detaches every view, then later accesses are harmless and the process exits 0', () => {
     const p = file(Uint8Array.from([5, 6, 7, 8, 9, 10, 11, 12]))
-    const r = runChild(`
-      const f = m.mmapFile(${JSON.stringify(p)}, { mode: 'r+' })
-      const whole = f.bytes
-      const sub = f.bytes.subarray(2, 6)
-      const f64 = new Float64Array(f.bytes.buffer)
-      f.close()
-      const lengths = [whole.length, sub.length, f64.length, f.bytes.byteLength, f.bytes.buffer.byteLength]
-      const reads = [whole[0], sub[1], f64[0]]
-      whole[0] = 1; sub[0] = 2; f64[0] = 3
-      f.close()
-      let code = null
-      try { f.flush() } catch (e) { code = e.code }
-      let code2 = null
-      try { f.advise('willneed') } catch (e) { code2 = e.code }
-      console.log(JSON.stringify({ lengths, reads: reads.map(String), code, code2, closed: f.closed }))
-    `)
-    expectCleanExit(r)
-    expect(JSON.parse(r.stdout)).toEqual({
+    expect(fixture('mmap-file', 'closeDetaches', [p])).toEqual({
       lengths: [0, 0, 0, 0, 0],
       reads: ['undefined', 'undefined', 'undefined'],
       code: 'ERR_MMAP_CLOSED',
@@ -134,48 +106,19 @@ describe('close()', () => {
 
   it('typed-array methods on a detached view throw TypeError, not crash', () => {
     const p = file(16)
-    const r = runChild(`
-      const f = m.mmapFile(${JSON.stringify(p)}, { mode: 'r+' })
-      const v = f.bytes
-      f.close()
-      let name = null
-      try { v.fill(1) } catch (e) { name = e.constructor.name }
-      console.log(name)
-    `)
-    expectCleanExit(r)
-    expect(r.stdout.trim()).toBe('TypeError')
+    expect(fixture('mmap-file', 'detachedFill', [p])).toBe('TypeError')
   })
 
   it('a close() while flushAsync() is in flight settles both without a crash', () => {
     const p = file(1 << 20)
-    const r = runChild(`
-      const f = m.mmapFile(${JSON.stringify(p)}, { mode: 'r+' })
-      f.bytes.fill(1)
-      const pending = f.flushAsync()
-      f.close()
-      await pending
-      console.log(fs.readFileSync(${JSON.stringify(p)})[12345])
-    `)
-    expectCleanExit(r)
-    expect(r.stdout.trim()).toBe('1')
+    expect(fixture('mmap-file', 'closeWhileFlushAsync', [p])).toBe(1)
   })
 })
 
 describe("mode 'r'", () => {
   it('a write into the bytes neither crashes the process nor reaches the file', () => {
     const p = file(Uint8Array.from([1, 2, 3, 4]))
-    const r = runChild(`
-      const f = m.mmapFile(${JSON.stringify(p)})
-      f.bytes[0] = 200
-      f.bytes.fill(9, 1)
-      new Uint32Array(f.bytes.buffer)[0] = 0xdeadbeef
-      let code = null
-      try { f.flush() } catch (e) { code = e.code }
-      f.close()
-      console.log(code)
-    `)
-    expectCleanExit(r)
-    expect(r.stdout.trim()).toBe('ERR_MMAP_READONLY')
+    expect(fixture('mmap-file', 'readOnlyWrites', [p])).toBe('ERR_MMAP_READONLY')
     expect([...readFileSync(p)]).toEqual([1, 2, 3, 4])
   })
 
@@ -193,23 +136,16 @@ describe("mode 'r'", () => {
 
 describe('finalizer', () => {
   it.skipIf(WINDOWS)(posixTest('a mapping dropped without close() is unmapped after GC', NOT_ON_WINDOWS.proc), () => {
-    const { held, after } = droppedMappings(file(1 << 16), 'm.mmapFile(path).bytes[0]', 50)
+    const { held, after } = droppedMappings(file(1 << 16), 'mmapFile', 50)
     expect(held).toBeGreaterThan(0)
     expect(after).toBe(0)
   })
 
   it('a view that outlives its dropped MmapFile keeps the memory alive', () => {
     const p = file(Uint8Array.from({ length: 4096 }, (_, i) => i & 0xff))
-    const r = runChild(
-      `
-      const view = (() => m.mmapFile(${JSON.stringify(p)}).bytes.subarray(1000, 1010))()
-      for (let i = 0; i < 5; i++) { globalThis.gc(); await new Promise((r) => setImmediate(r)) }
-      console.log([...view].join(','))
-    `,
-      { nodeArgs: ['--expose-gc'] },
+    expect(fixture('mmap-file', 'viewOutlivesFile', [p], { nodeArgs: ['--expose-gc'] })).toBe(
+      Array.from({ length: 10 }, (_, i) => (1000 + i) & 0xff).join(','),
     )
-    expectCleanExit(r)
-    expect(r.stdout.trim()).toBe(Array.from({ length: 10 }, (_, i) => (1000 + i) & 0xff).join(','))
   })
 })
 
@@ -246,17 +182,10 @@ describe('large files', () => {
 
   it('the binding survives Node refusing an oversized external buffer', () => {
     const p = join(dir, 'sparse5g.bin')
-    const r = runChild(`
-      const { Mapping: NativeMap } = await import(${JSON.stringify(importable(join(DIST, 'native.js')))})
-      const n = NativeMap.open(${JSON.stringify(p)}, 'r', 0)
-      let threw = false
-      let buffer
-      try { buffer = n.buffer() } catch { threw = true }
-      n.close(buffer ? [buffer] : [])
-      console.log(JSON.stringify({ threw, closed: n.closed }))
-    `)
-    expectCleanExit(r)
-    expect(JSON.parse(r.stdout)).toEqual({ threw: constants.MAX_LENGTH < 5 * 2 ** 30, closed: true })
+    expect(fixture('mmap-file', 'oversizedBuffer', [p])).toEqual({
+      threw: constants.MAX_LENGTH < 5 * 2 ** 30,
+      closed: true,
+    })
   })
 })
 
@@ -278,14 +207,12 @@ describe('errors', () => {
   it.skipIf(WINDOWS)(posixTest('EACCES for a file the user may not open', NOT_ON_WINDOWS.modes), () => {
     const p = file(8)
     // Root ignores permission bits: drop to an unprivileged user in the child when root.
-    const r = runChild(`
-      fs.chmodSync(${JSON.stringify(p)}, 0o600)
-      if (process.getuid?.() === 0) { fs.chmodSync(${JSON.stringify(dir)}, 0o755); process.setgid(65534); process.setuid(65534) }
-      else fs.chmodSync(${JSON.stringify(p)}, 0)
-      try { m.mmapFile(${JSON.stringify(p)}) } catch (e) { console.log(JSON.stringify({ code: e.code, path: e.path, syscall: e.syscall, mmap: e instanceof m.MmapError })) }
-    `)
-    expectCleanExit(r)
-    expect(JSON.parse(r.stdout)).toEqual({ code: 'EACCES', path: p, syscall: 'open', mmap: true })
+    expect(fixture('mmap-file', 'unreadable', [p, dir])).toEqual({
+      code: 'EACCES',
+      path: p,
+      syscall: 'open',
+      mmap: true,
+    })
   })
 
   it('EEXIST: create never replaces a file unless asked, and then leaves old maps intact', () => {
@@ -366,19 +293,9 @@ describe('errors', () => {
   for (const refusal of ['1', 'late-finalizer']) {
     it(`ERR_MMAP_EXTERNAL_BUFFERS where the runtime forbids external buffers, never a silent copy (${refusal})`, () => {
       const p = file(Uint8Array.from([1, 2, 3, 4]))
-      const r = runChild(
-        `
-        const outs = new Set()
-        for (let i = 0; i < 200; i++) {
-          try { m.mmapFile(${JSON.stringify(p)}, { mode: 'r+' }); outs.add('mapped') } catch (e) { outs.add(JSON.stringify({ code: e.code, mmap: e instanceof m.MmapError })) }
-        }
-        const maps = process.platform === 'win32' ? 'no /proc' : fs.readFileSync('/proc/self/maps', 'utf8').split('\\n').filter((l) => l.endsWith(' ' + ${JSON.stringify(p)})).length
-        console.log(JSON.stringify({ outs: [...outs].map((o) => JSON.parse(o)), maps }))
-      `,
-        { env: { MEMMAP_TEST_NO_EXTERNAL_BUFFERS: refusal } },
-      )
-      expectCleanExit(r)
-      const { outs, maps } = JSON.parse(r.stdout)
+      const { outs, maps } = fixture('mmap-file', 'externalBuffersRefused', [p], {
+        env: { MEMMAP_TEST_NO_EXTERNAL_BUFFERS: refusal },
+      })
       expect(outs).toEqual([{ code: 'ERR_MMAP_EXTERNAL_BUFFERS', mmap: true }])
       if (posixCheck(NOT_ON_WINDOWS.proc)) expect(maps).toBe(0)
     })
@@ -402,5 +319,77 @@ describe('anonymous shared memory', () => {
     a.flush()
     a.close()
     expect(v.length).toBe(0)
+  })
+})
+
+describe('constructors (issue #11, item 9)', () => {
+  it('new MmapFile(path, options) is the same as mmapFile(path, options)', () => {
+    const p = file(Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]))
+    const a = new MmapFile(p)
+    using b = mmapFile(p)
+    expect(a).toBeInstanceOf(MmapFile)
+    expect(b).toBeInstanceOf(MmapFile)
+    for (const f of [a, b]) {
+      expect([[...f.bytes], f.length, f.mode, f.readonly, f.closed, f.path]).toEqual([
+        [1, 2, 3, 4, 5, 6, 7, 8],
+        8,
+        'r',
+        true,
+        false,
+        resolve(p),
+      ])
+    }
+    a.close()
+    expect([a.closed, a.bytes.length, a.length]).toEqual([true, 0, 8])
+    a.close()
+
+    using w = new MmapFile(p, { mode: 'r+', offset: 2, length: 3 })
+    expect([...w.bytes]).toEqual([3, 4, 5])
+    w.bytes[0] = 30
+    w.flush()
+    expect([...readFileSync(p)]).toEqual([1, 2, 30, 4, 5, 6, 7, 8])
+
+    class Tagged extends MmapFile {}
+    using t = new Tagged(p, { mode: 'c' })
+    expect(t).toBeInstanceOf(Tagged)
+    expect([t.mode, t.length]).toEqual(['c', 8])
+  })
+
+  it('new MmapFile with bad arguments is MmapError ERR_MMAP_INVALID_ARG, never a half-built object', () => {
+    const p = file(Uint8Array.from([1, 2, 3, 4]))
+    const lookalike = { buffer: new ArrayBuffer(8), byteLength: 8, mode: 'r', path: p, closed: false, close() {} }
+    const bad: unknown[][] = [
+      [],
+      [42],
+      [''],
+      [{}],
+      [lookalike],
+      [p, 'r'],
+      [p, []],
+      [p, { mode: 'w' }],
+      [p, { offset: -1 }],
+      [p, { length: 1.5 }],
+    ]
+    const Ctor = MmapFile as unknown as new (...args: unknown[]) => MmapFile
+    for (const args of bad) {
+      const e = thrown(() => new Ctor(...args))
+      expect(e, JSON.stringify(args)).toBeInstanceOf(MmapError)
+      expect(e.code, JSON.stringify(args)).toBe('ERR_MMAP_INVALID_ARG')
+    }
+    expect(thrown(() => new MmapFile(join(dir, 'missing.bin')))).toMatchObject({ code: 'ENOENT' })
+  })
+})
+
+describe('read-only members (issue #11, item 10)', () => {
+  it('MmapFile: assigning bytes, length, mode or path changes nothing', () => {
+    const p = file(Uint8Array.from([1, 2, 3, 4]))
+    expect(fixture('mmap-file', 'assignedMembers', [p])).toEqual({
+      strict: { bytes: 'TypeError', length: 'TypeError', mode: 'TypeError', path: 'TypeError' },
+      looks: { sameBytes: true, bytes: [1, 2, 3, 4], length: 4, mode: 'r', path: true, readonly: true },
+      flush: ['ERR_MMAP_READONLY', true],
+      flushAsync: 'ERR_MMAP_READONLY',
+      closed: true,
+      bytesAfterClose: 0,
+    })
   })
 })
