@@ -92,7 +92,12 @@ impl Mapping {
         self.path.as_deref().map(Path::new)
     }
 
-    fn live(&self) -> Result<Arc<memmap_core::Mapping>> {
+    /// Names this mapping's pending `waitAsync`s (src/wait.rs).
+    pub(crate) fn wait_id(&self) -> usize {
+        Arc::as_ptr(&self.backing) as usize
+    }
+
+    pub(crate) fn live(&self) -> Result<Arc<memmap_core::Mapping>> {
         self.backing
             .get()
             .filter(|_| !self.closed.get())
@@ -364,11 +369,19 @@ impl Mapping {
             return Ok(());
         }
         self.detach(buffers)?;
+        crate::wait::cancel_all(self.wait_id());
         self.backing.release();
         self.closed.set(true);
         // After the unmap: Windows cannot remove a file that is still mapped.
         self.pending.borrow_mut().take();
         Ok(())
+    }
+}
+
+impl Drop for Mapping {
+    /// Collected: pending `waitAsync`s reject (`ERR_MMAP_CLOSED`) rather than hold the memory.
+    fn drop(&mut self) {
+        crate::wait::cancel_all(self.wait_id());
     }
 }
 
