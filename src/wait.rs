@@ -82,11 +82,18 @@ impl Mapping {
     /// Sleeps on this thread while the int32 at `byteOffset` holds `expected`, until a
     /// `notify` on it from any process mapping the same memory, or `timeoutMs`.
     #[napi(ts_return_type = "'ok' | 'not-equal' | 'timed-out'")]
-    pub fn wait(&self, byte_offset: f64, expected: i32, timeout_ms: Option<f64>) -> Result<&'static str> {
+    pub fn wait(
+        &self,
+        byte_offset: f64,
+        expected: i32,
+        timeout_ms: Option<f64>,
+    ) -> Result<&'static str> {
         let map = self.live()?;
         let at = args::usize_of("byteOffset", byte_offset).napi()?;
         let timeout = timeout(timeout_ms)?;
-        map.wait(at, expected, timeout).map(WaitResult::as_str).napi()
+        map.wait(at, expected, timeout)
+            .map(WaitResult::as_str)
+            .napi()
     }
 
     /// `wait` off the main thread: a promise of the same result, or `ERR_MMAP_CLOSED` if the

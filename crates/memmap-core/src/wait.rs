@@ -79,6 +79,21 @@ impl Cancel {
     }
 }
 
+/// The platform part of a [`Cancel`] where nothing can interrupt a sleep (macOS, other
+/// systems): the wait sleeps in slices and reads [`Cancel::is_cancelled`] between them.
+#[cfg(not(any(target_os = "linux", windows)))]
+#[derive(Debug)]
+pub(crate) struct Sliced;
+
+#[cfg(not(any(target_os = "linux", windows)))]
+impl Sliced {
+    pub fn new() -> std::io::Result<Self> {
+        Ok(Sliced)
+    }
+
+    pub fn cancel(&self) {}
+}
+
 /// Where the platform waits: the address, and on Windows the name of the object behind it.
 pub(crate) struct Key {
     pub addr: *const AtomicI32,
@@ -95,7 +110,7 @@ impl Mapping {
     fn wait_key(&self, byte_offset: usize) -> Result<Key> {
         self.check_range(byte_offset, 4)?;
         let addr = self.as_mut_ptr().wrapping_add(byte_offset);
-        if addr as usize % 4 != 0 {
+        if !(addr as usize).is_multiple_of(4) {
             return Err(Error::alignment(
                 format!("byte offset {byte_offset} is not the address of an int32"),
                 self.path(),
@@ -135,7 +150,7 @@ impl Mapping {
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         // SAFETY: `key.addr` is an aligned i32 inside this mapping, which `&self` keeps mapped
         // for the whole call.
-        let r = unsafe { sys::wait(&key, expected, deadline, cancel.map(|c| &c.inner)) };
+        let r = unsafe { sys::wait(&key, expected, deadline, cancel) };
         match r {
             Err(e) => Err(Error::io(e, sys::WAIT_CALL, self.path())),
             Ok(_) if cancel.is_some_and(Cancel::is_cancelled) => Ok(None),
@@ -204,7 +219,10 @@ mod tests {
             map.wait(4, 0, Some(Duration::from_millis(10))).unwrap(),
             WaitResult::TimedOut
         );
-        assert_eq!(map.wait(4, 0, Some(Duration::ZERO)).unwrap(), WaitResult::TimedOut);
+        assert_eq!(
+            map.wait(4, 0, Some(Duration::ZERO)).unwrap(),
+            WaitResult::TimedOut
+        );
         assert_eq!(map.notify(8, 5).unwrap(), 0);
         let waiter = {
             let map = Arc::clone(&map);
@@ -225,8 +243,14 @@ mod tests {
     #[test]
     fn bounds_and_alignment() {
         let map = Mapping::shared_anonymous(8).unwrap();
-        assert_eq!(map.wait(8, 0, None).unwrap_err().code(), "ERR_MMAP_INVALID_ARG");
-        assert_eq!(map.wait(2, 0, None).unwrap_err().code(), "ERR_MMAP_ALIGNMENT");
+        assert_eq!(
+            map.wait(8, 0, None).unwrap_err().code(),
+            "ERR_MMAP_INVALID_ARG"
+        );
+        assert_eq!(
+            map.wait(2, 0, None).unwrap_err().code(),
+            "ERR_MMAP_ALIGNMENT"
+        );
         assert_eq!(map.notify(6, 1).unwrap_err().code(), "ERR_MMAP_INVALID_ARG");
     }
 
@@ -244,6 +268,9 @@ mod tests {
         assert_eq!(waiter.join().unwrap(), None);
         assert!(start.elapsed() < Duration::from_secs(5));
         // Cancelled before it begins: returns at once.
-        assert_eq!(map.wait_cancellable(0, 0, None, Some(&cancel)).unwrap(), None);
+        assert_eq!(
+            map.wait_cancellable(0, 0, None, Some(&cancel)).unwrap(),
+            None
+        );
     }
 }

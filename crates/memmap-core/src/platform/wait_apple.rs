@@ -9,7 +9,7 @@
 
 use std::ffi::{c_int, c_void};
 use std::io;
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -18,19 +18,7 @@ use crate::wait::{remaining, Key, WaitResult, CANCEL_SLICE};
 pub const WAIT_CALL: &str = "os_sync_wait_on_address";
 pub const WAKE_CALL: &str = "os_sync_wake_by_address_any";
 
-#[derive(Debug)]
-pub struct Cancel(AtomicBool);
-
-impl Cancel {
-    pub fn new() -> io::Result<Self> {
-        Ok(Cancel(AtomicBool::new(false)))
-    }
-
-    /// Seen by the wait between two slices.
-    pub fn cancel(&self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-}
+pub(crate) use crate::wait::Sliced as Cancel;
 
 const OS_SYNC_WAIT_ON_ADDRESS_SHARED: u32 = 1;
 const OS_SYNC_WAKE_BY_ADDRESS_SHARED: u32 = 1;
@@ -57,7 +45,8 @@ fn os_sync() -> Option<&'static OsSync> {
             // RTLD_DEFAULT on Apple platforms.
             let default = -2isize as *mut c_void;
             // SAFETY: dlsym with RTLD_DEFAULT and NUL-terminated names.
-            let wait = unsafe { libc::dlsym(default, c"os_sync_wait_on_address_with_timeout".as_ptr()) };
+            let wait =
+                unsafe { libc::dlsym(default, c"os_sync_wait_on_address_with_timeout".as_ptr()) };
             // SAFETY: as above.
             let wake = unsafe { libc::dlsym(default, c"os_sync_wake_by_address_any".as_ptr()) };
             if wait.is_null() || wake.is_null() {
@@ -84,13 +73,13 @@ pub unsafe fn wait(
     key: &Key,
     expected: i32,
     deadline: Option<Instant>,
-    cancel: Option<&Cancel>,
+    cancel: Option<&crate::wait::Cancel>,
 ) -> io::Result<WaitResult> {
     // SAFETY: the caller's contract.
     let value = unsafe { &*key.addr };
     let addr = key.addr as *mut c_void;
     loop {
-        if cancel.is_some_and(|c| c.0.load(Ordering::SeqCst)) {
+        if cancel.is_some_and(crate::wait::Cancel::is_cancelled) {
             return Ok(WaitResult::TimedOut); // the caller sees the flag
         }
         if value.load(Ordering::SeqCst) != expected {

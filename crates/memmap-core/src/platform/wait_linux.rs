@@ -61,8 +61,8 @@ struct FutexWaitv {
 
 fn timespec(d: Duration) -> libc::timespec {
     libc::timespec {
-        tv_sec: d.as_secs().min(i64::MAX as u64 / 2) as libc::time_t,
-        tv_nsec: d.subsec_nanos() as libc::c_long,
+        tv_sec: d.as_secs().min(i32::MAX as u64) as _,
+        tv_nsec: d.subsec_nanos() as _,
     }
 }
 
@@ -80,7 +80,9 @@ unsafe fn futex_wait(
     timeout: Option<Duration>,
 ) -> io::Result<Option<bool>> {
     let ts = timeout.map(timespec);
-    let tsp = ts.as_ref().map_or(ptr::null(), |t| t as *const libc::timespec);
+    let tsp = ts
+        .as_ref()
+        .map_or(ptr::null(), |t| t as *const libc::timespec);
     // SAFETY: `addr` is valid (caller); `tsp` is null or points at `ts`, alive for the call.
     let r = unsafe { libc::syscall(libc::SYS_futex, addr, libc::FUTEX_WAIT, expected, tsp) };
     if r == 0 {
@@ -99,8 +101,9 @@ pub unsafe fn wait(
     key: &Key,
     expected: i32,
     deadline: Option<Instant>,
-    cancel: Option<&Cancel>,
+    cancel: Option<&crate::wait::Cancel>,
 ) -> io::Result<WaitResult> {
+    let cancel = cancel.map(|c| &c.inner);
     // SAFETY: the caller's contract.
     let value = unsafe { &*key.addr };
     loop {
@@ -177,7 +180,9 @@ unsafe fn waitv(
             Some(timespec(d))
         }
     };
-    let tsp = abs.as_ref().map_or(ptr::null(), |t| t as *const libc::timespec);
+    let tsp = abs
+        .as_ref()
+        .map_or(ptr::null(), |t| t as *const libc::timespec);
     // SAFETY: `waiters` and `tsp` point at live values for the call; both addresses are live.
     let r = unsafe {
         libc::syscall(

@@ -2,7 +2,7 @@
 //! every millisecond and `notify` wakes no one (it returns 0). Not a shipped target.
 
 use std::io;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use crate::wait::{remaining, Key, WaitResult};
@@ -10,18 +10,7 @@ use crate::wait::{remaining, Key, WaitResult};
 pub const WAIT_CALL: &str = "wait";
 pub const WAKE_CALL: &str = "notify";
 
-#[derive(Debug)]
-pub struct Cancel(AtomicBool);
-
-impl Cancel {
-    pub fn new() -> io::Result<Self> {
-        Ok(Cancel(AtomicBool::new(false)))
-    }
-
-    pub fn cancel(&self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-}
+pub(crate) use crate::wait::Sliced as Cancel;
 
 /// # Safety
 /// `key.addr` is a live, aligned `i32` for the whole call.
@@ -29,7 +18,7 @@ pub unsafe fn wait(
     key: &Key,
     expected: i32,
     deadline: Option<Instant>,
-    cancel: Option<&Cancel>,
+    cancel: Option<&crate::wait::Cancel>,
 ) -> io::Result<WaitResult> {
     // SAFETY: the caller's contract.
     let value = unsafe { &*key.addr };
@@ -41,7 +30,7 @@ pub unsafe fn wait(
             return Ok(WaitResult::Ok);
         }
         if remaining(deadline) == Some(Duration::ZERO)
-            || cancel.is_some_and(|c| c.0.load(Ordering::SeqCst))
+            || cancel.is_some_and(crate::wait::Cancel::is_cancelled)
         {
             return Ok(WaitResult::TimedOut);
         }

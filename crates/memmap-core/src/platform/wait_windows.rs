@@ -147,8 +147,9 @@ pub unsafe fn wait(
     key: &Key,
     expected: i32,
     deadline: Option<Instant>,
-    cancel: Option<&Cancel>,
+    cancel: Option<&crate::wait::Cancel>,
 ) -> io::Result<WaitResult> {
+    let cancel = cancel.map(|c| &c.inner);
     // SAFETY: the caller's contract.
     let value = unsafe { &*key.addr };
     if let Some(c) = cancel {
