@@ -90,6 +90,21 @@ export declare class Mapping {
    * Idempotent. If any buffer over the mapping is left attached, nothing is unmapped.
    */
   close(buffers: Array<ArrayBuffer>): void
+  /**
+   * Sleeps on this thread while the int32 at `byteOffset` holds `expected`, until a
+   * `notify` on it from any process mapping the same memory, or `timeoutMs`.
+   */
+  wait(byteOffset: number, expected: number, timeoutMs?: number | undefined | null): 'ok' | 'not-equal' | 'timed-out'
+  /**
+   * `wait` off the main thread: a promise of the same result, or `ERR_MMAP_CLOSED` if the
+   * mapping is closed (or collected) first.
+   */
+  waitAsync(byteOffset: number, expected: number, timeoutMs?: number | undefined | null): Promise<'ok' | 'not-equal' | 'timed-out'>
+  /**
+   * Wakes up to `count` waiters on the int32 at `byteOffset` (default: all), in every
+   * process; returns how many were woken.
+   */
+  notify(byteOffset: number, count?: number | undefined | null): number
 }
 
 /**

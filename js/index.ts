@@ -17,7 +17,7 @@ export type {
   ValueOf,
 } from './dtype.js'
 export { MmapError, type ErrorCode } from './errors.js'
-export type { Advice, Mode } from './mapping.js'
+export type { Advice, Mode, WaitResult } from './mapping.js'
 export { openNpy, saveNpy, type OpenNpyOptions, type SaveNpyOptions } from './npy.js'
 export { MmapFile, mmapFile, type MmapFileOptions } from './mmap-file.js'
 export {

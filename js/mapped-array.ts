@@ -10,7 +10,7 @@ import {
 } from './dtype.js'
 import { invalidArg, mmapError } from './errors.js'
 import { assertOpen, MappedResource } from './lifecycle.js'
-import { Mapping } from './mapping.js'
+import { Mapping, type WaitResult } from './mapping.js'
 import { product, strides } from './shape.js'
 import { describe, size } from './validate.js'
 
@@ -345,6 +345,84 @@ export class MappedArray<D extends DType = DType> extends MappedResource {
   /** Largest element (bigint for 64-bit integers); NaN if any element is NaN. */
   max(): ValueOf<D> {
     return this.#reduce('max') as ValueOf<D>
+  }
+
+  /**
+   * Like `Atomics.wait`, across processes: sleeps (blocking this thread) while the int32
+   * element at flat index `index` holds `expected`, until a `notify` on it from any process that
+   * maps the same memory, or `timeoutMs` (default: forever). int32 arrays only.
+   */
+  wait(index: number, expected: number, timeoutMs?: number): WaitResult {
+    const [at, e, t] = this.#waitArgs('wait', index, expected, timeoutMs)
+    return this.#map.wait(at, e, t)
+  }
+
+  /**
+   * `wait` without blocking: a promise of the same result. Pending waits use threads of their
+   * own, never libuv's threadpool; closing the array rejects them with `ERR_MMAP_CLOSED`.
+   */
+  waitAsync(index: number, expected: number, timeoutMs?: number): Promise<WaitResult> {
+    try {
+      const [at, e, t] = this.#waitArgs('waitAsync', index, expected, timeoutMs)
+      return this.#map.waitAsync(at, e, t)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  /**
+   * Like `Atomics.notify`, across processes: wakes up to `count` (default: all) waiters on the
+   * int32 element at flat index `index`; returns how many were woken.
+   */
+  notify(index: number, count: number = Infinity): number {
+    const at = this.#waitIndex('notify', index)
+    if (
+      typeof count !== 'number' ||
+      Number.isNaN(count) ||
+      count < 0 ||
+      (count !== Infinity && !Number.isInteger(count))
+    ) {
+      throw invalidArg(
+        `notify count must be a non-negative integer or Infinity, got ${describe(count)}`,
+        this.#path || undefined,
+      )
+    }
+    return this.#map.notify(at, count === Infinity ? undefined : count)
+  }
+
+  /** The checked byte offset, expected value and timeout of a wait. */
+  #waitArgs(
+    what: string,
+    index: number,
+    expected: number,
+    timeoutMs: number | undefined,
+  ): [number, number, number | undefined] {
+    const at = this.#waitIndex(what, index)
+    if (typeof expected !== 'number' || !Number.isInteger(expected) || expected < -(2 ** 31) || expected >= 2 ** 31) {
+      throw invalidArg(`${what} expected must be an int32 value, got ${describe(expected)}`, this.#path || undefined)
+    }
+    if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs < 0)) {
+      throw invalidArg(
+        `${what} timeoutMs must be a non-negative number, Infinity or undefined, got ${describe(timeoutMs)}`,
+        this.#path || undefined,
+      )
+    }
+    return [at, expected, timeoutMs === Infinity ? undefined : timeoutMs]
+  }
+
+  /** The byte offset of flat element `index` of an open int32 array. */
+  #waitIndex(what: string, index: number): number {
+    this.#live()
+    if (this.#dtype.name !== 'int32') {
+      throw invalidArg(`${what} works on int32 arrays only; this array is ${this.#dtype.name}`, this.#path || undefined)
+    }
+    if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= this.#size) {
+      throw invalidArg(
+        `${what} index must be an integer in [0, ${this.#size}), got ${describe(index)}`,
+        this.#path || undefined,
+      )
+    }
+    return index * 4
   }
 
   info(): ArrayInfo {

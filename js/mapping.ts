@@ -7,6 +7,8 @@ import { oneOf } from './validate.js'
 
 export type Mode = binding.Mode
 export type Advice = binding.Advice
+/** How a `wait` ended, as `Atomics.wait` says it. */
+export type WaitResult = 'ok' | 'not-equal' | 'timed-out'
 
 /** @internal */
 export const MODES = binding.MODES
@@ -236,6 +238,26 @@ export class Mapping {
     }
     if (done < this.byteLength) onProgress?.(this.byteLength)
     return result
+  }
+
+  /** Sleeps while the int32 at `byteOffset` holds `expected` (see src/wait.rs). */
+  wait(byteOffset: number, expected: number, timeoutMs?: number): WaitResult {
+    return native(() => this.#native.wait(byteOffset, expected, timeoutMs))
+  }
+
+  /** `wait` on a thread of its own, never libuv's threadpool; `close()` rejects it (`ERR_MMAP_CLOSED`). */
+  async waitAsync(byteOffset: number, expected: number, timeoutMs?: number): Promise<WaitResult> {
+    const pending = native(() => this.#native.waitAsync(byteOffset, expected, timeoutMs))
+    try {
+      return await pending
+    } catch (err) {
+      throw fromNative(err)
+    }
+  }
+
+  /** Wakes up to `count` waiters on the int32 at `byteOffset`, in every process; how many were woken. */
+  notify(byteOffset: number, count?: number): number {
+    return native(() => this.#native.notify(byteOffset, count))
   }
 
   advise(advice: unknown, offset?: number, length?: number): void {

@@ -24,6 +24,7 @@ mod file;
 mod mapping;
 mod owned;
 mod reduce;
+mod wait;
 
 pub use file::RegularFile;
 pub use mapping::Mapping;

@@ -86,9 +86,14 @@ impl Mapping {
         }
     }
 
+    /// Names this mapping's pending `waitAsync`s (src/wait.rs).
+    pub(crate) fn wait_id(&self) -> usize {
+        Arc::as_ptr(&self.backing) as usize
+    }
+
     /// The mapping, which is never touched once unmapped. The TypeScript layer checks `closed`
     /// first (its `ERR_MMAP_CLOSED`), so getting here after `close()` is a bug of ours.
-    fn live(&self) -> Result<Arc<memmap_core::Mapping>> {
+    pub(crate) fn live(&self) -> Result<Arc<memmap_core::Mapping>> {
         self.backing
             .get()
             .filter(|_| !self.closed.get())
@@ -350,11 +355,19 @@ impl Mapping {
             return Ok(());
         }
         self.detach(buffers)?;
+        crate::wait::cancel_all(self.wait_id());
         self.backing.release();
         self.closed.set(true);
         // After the unmap: Windows cannot remove a file that is still mapped.
         self.pending.borrow_mut().take();
         Ok(())
+    }
+}
+
+impl Drop for Mapping {
+    /// Collected: pending `waitAsync`s reject (`ERR_MMAP_CLOSED`) rather than hold the memory.
+    fn drop(&mut self) {
+        crate::wait::cancel_all(self.wait_id());
     }
 }
 

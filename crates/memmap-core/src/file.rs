@@ -500,6 +500,12 @@ impl Mapping {
         self.mode
     }
 
+    /// The mapped file and where the mapping starts in it (Windows names wait objects by it).
+    #[cfg(windows)]
+    pub(crate) fn file_start(&self) -> Option<(&File, u64)> {
+        self.file.as_ref().map(|(f, start)| (&**f, *start))
+    }
+
     /// The mapped file; `None` for anonymous memory.
     pub fn path(&self) -> Option<&Path> {
         self.path.as_deref()
@@ -647,7 +653,7 @@ impl Mapping {
             .map_err(|e| Error::io(e, "madvise", self.path()))
     }
 
-    fn check_range(&self, offset: usize, len: usize) -> Result<()> {
+    pub(crate) fn check_range(&self, offset: usize, len: usize) -> Result<()> {
         match offset.checked_add(len) {
             Some(end) if end <= self.len() => Ok(()),
             _ => Err(Error::invalid_arg(

@@ -26,11 +26,13 @@ mod file;
 mod mode;
 mod platform;
 pub mod reduce;
+mod wait;
 
 pub use advice::Advice;
 pub use error::{Error, Result};
 pub use file::{create_shared_buffer, CreateOptions, Mapping, OpenOptions, Pending, RegularFile};
 pub use mode::Mode;
+pub use wait::{Cancel, WaitResult, CANCEL_SLICE};
 
 /// The name API.md gives the crate's mapping type. It is [`Mapping`]: one name for one thing
 /// in every layer (core, binding, TypeScript), where `MmapFile` in TypeScript is the public
