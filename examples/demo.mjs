@@ -4,12 +4,13 @@
 // 3. Save it as .npy and map it back with the dtype and shape from its header.
 // 4. An LRU cache of open arrays.
 // 5. Fan work out to forked processes over one shared array: no copies, no serialization.
+// 6. A real-time pipeline: a producer process and a consumer process over a Channel.
 import { fork } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-import { MmapArray, MmapCache, openNpy, saveNpy, SharedMemoryArray } from '../dist/index.mjs'
+import { Channel, MmapArray, MmapCache, openNpy, saveNpy, SharedMemoryArray } from '../dist/index.mjs'
 
 const ROWS = 4096
 const COLS = 8192 // 32 Mi float64 = 256 MiB
@@ -85,6 +86,27 @@ try {
       `sum = ${shared.sum().toFixed(1)}, last = ${shared.get(-1, -1).toFixed(4)} (expected ${Math.sqrt(n - 1).toFixed(4)})`,
   )
   shared.unlink()
+
+  // Frames of 64 KiB float32 through a 1 MiB ring. Frames are 4 bytes apart from 64 KiB (the
+  // framing), so they wrap around the ring's end and some reach the consumer as copies.
+  const FRAMES = 2000
+  const ch = Channel.create({ capacity: 2 ** 20 })
+  t = process.hrtime.bigint()
+  const consumer = fork(new URL('./pipeline-consumer.mjs', import.meta.url), [ch.path])
+  const got = new Promise((resolve, reject) => {
+    consumer.once('message', resolve)
+    consumer.once('exit', (code) => code !== 0 && reject(new Error(`consumer exited ${code}`)))
+  })
+  const producer = fork(new URL('./pipeline-producer.mjs', import.meta.url), [ch.path, String(FRAMES)])
+  await new Promise((resolve) => producer.once('exit', resolve))
+  const r = await got
+  const secs = Number(process.hrtime.bigint() - t) / 1e9
+  console.log(
+    `pipeline: producer pid ${producer.pid} -> consumer pid ${consumer.pid} through ${ch.path}: ` +
+      `${r.frames} of ${FRAMES} frames, in order: ${r.inOrder}, ${mib((FRAMES * 65536) / secs)}/s ` +
+      `including both processes' start-up (energy ${r.energy.toFixed(1)})`,
+  )
+  ch.unlink()
 } finally {
   rmSync(dir, { recursive: true, force: true })
 }

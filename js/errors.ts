@@ -9,6 +9,8 @@ export type ErrorCode =
   | 'ERR_MMAP_CLOSED'
   | 'ERR_MMAP_FORMAT'
   | 'ERR_MMAP_EXTERNAL_BUFFERS'
+  /** The process at the other end of a `Channel` exited without `end()` while this side waited. */
+  | 'ERR_MMAP_PEER_GONE'
   /** A bug in memmap or the runtime (Node-API refused a call no input should make fail): please report it. */
   | 'ERR_MMAP_INTERNAL'
 

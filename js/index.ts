@@ -5,6 +5,7 @@ export { MmapArray, type CreateOptions, type FromArrayOptions, type OpenOptions 
 export type { ArrayData, DTypeOfData, NestedArray } from './ingest.js'
 export type { Shape } from './shape.js'
 export { loadBinary, saveBinary, type LoadOptions, type SaveOptions } from './binary.js'
+export { Channel, type ChannelCreateOptions, type ChannelMessage, type ChannelWaitOptions } from './channel.js'
 export { MmapCache, type CacheEntryOptions, type CacheOptions } from './cache.js'
 export type {
   ArrayOf,
