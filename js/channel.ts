@@ -414,21 +414,10 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array> {
     peerSlot: number,
   ): 'ok' | 'timed-out' {
     for (;;) {
-      const s = Atomics.load(this.#words, seq)
-      Atomics.store(this.#words, waitingSlot, 1)
-      if (ready()) {
-        Atomics.store(this.#words, waitingSlot, 0)
-        return 'ok'
-      }
-      const left = deadline - performance.now()
-      if (left <= 0) {
-        Atomics.store(this.#words, waitingSlot, 0)
-        return 'timed-out'
-      }
-      const r = this.#region.wait(seq, s, Math.min(left, PEER_CHECK_MS))
-      Atomics.store(this.#words, waitingSlot, 0)
-      if (r !== 'timed-out') return 'ok'
-      this.#checkPeer(peerSlot)
+      const slice = this.#arm(seq, waitingSlot, ready, deadline)
+      if (typeof slice === 'string') return slice
+      const woke = this.#disarm(this.#region.wait(seq, this.#seen, slice), waitingSlot, peerSlot)
+      if (woke) return 'ok'
     }
   }
 
@@ -440,23 +429,43 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array> {
     peerSlot: number,
   ): Promise<'ok' | 'timed-out'> {
     for (;;) {
-      const s = Atomics.load(this.#words, seq)
-      Atomics.store(this.#words, waitingSlot, 1)
-      if (ready()) {
-        Atomics.store(this.#words, waitingSlot, 0)
-        return 'ok'
-      }
-      const left = deadline - performance.now()
-      if (left <= 0) {
-        Atomics.store(this.#words, waitingSlot, 0)
-        return 'timed-out'
-      }
-      const r = await this.#region.waitAsync(seq, s, Math.min(left, PEER_CHECK_MS))
+      const slice = this.#arm(seq, waitingSlot, ready, deadline)
+      if (typeof slice === 'string') return slice
+      const r = await this.#region.waitAsync(seq, this.#seen, slice)
       this.#live()
-      Atomics.store(this.#words, waitingSlot, 0)
-      if (r !== 'timed-out') return 'ok'
-      this.#checkPeer(peerSlot)
+      if (this.#disarm(r, waitingSlot, peerSlot)) return 'ok'
     }
+  }
+
+  /** The value of `seq` that `#arm` saw: the wait sleeps only while it still holds. */
+  #seen = 0
+
+  /**
+   * Says this side waits (the other then notifies), and returns how long to sleep, or why not:
+   * `'ok'` if `ready()` already holds, `'timed-out'` past the deadline. Reading `seq` before the
+   * check and sleeping only while it holds loses no wake-up.
+   */
+  #arm(seq: number, waitingSlot: number, ready: () => boolean, deadline: number): number | 'ok' | 'timed-out' {
+    this.#seen = Atomics.load(this.#words, seq)
+    Atomics.store(this.#words, waitingSlot, 1)
+    if (ready()) {
+      Atomics.store(this.#words, waitingSlot, 0)
+      return 'ok'
+    }
+    const left = deadline - performance.now()
+    if (left <= 0) {
+      Atomics.store(this.#words, waitingSlot, 0)
+      return 'timed-out'
+    }
+    return Math.min(left, PEER_CHECK_MS)
+  }
+
+  /** After a wait: whether it woke on progress; a timed-out slice checks the other process. */
+  #disarm(r: string, waitingSlot: number, peerSlot: number): boolean {
+    Atomics.store(this.#words, waitingSlot, 0)
+    if (r !== 'timed-out') return true
+    this.#checkPeer(peerSlot)
+    return false
   }
 
   #checkPeer(slot: number): void {
