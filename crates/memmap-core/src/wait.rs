@@ -240,6 +240,34 @@ mod tests {
         assert_eq!(waiter.join().unwrap(), WaitResult::Ok);
     }
 
+    /// Two opens of one file derive the same wait name: on Windows it is what makes them meet.
+    /// (A created file and an open of it do too on Windows; Wine reports volume serial 0 for
+    /// the handle of a file created under a temporary name, so that case is checked by the JS
+    /// suite, skipped under Wine only.)
+    #[test]
+    fn one_file_one_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.i32");
+        drop(Mapping::create(&path, 16).unwrap());
+        let open = || {
+            crate::OpenOptions::new()
+                .mode(crate::Mode::ReadWrite)
+                .open(&path)
+                .unwrap()
+        };
+        let (a, b) = (open(), open());
+        assert_eq!(a.wait_name(8), b.wait_name(8));
+        #[cfg(windows)]
+        {
+            assert_ne!(a.wait_name(8), b.wait_name(4));
+            assert!(
+                a.wait_name(8).starts_with("Local\\memmap-wait-f"),
+                "{}",
+                a.wait_name(8)
+            );
+        }
+    }
+
     #[test]
     fn bounds_and_alignment() {
         let map = Mapping::shared_anonymous(8).unwrap();
