@@ -6,7 +6,7 @@
 //! | --- | --- |
 //! | Linux | `futex(FUTEX_WAIT / FUTEX_WAKE)` without `FUTEX_PRIVATE_FLAG`: the kernel keys a shared mapping's futex by file and offset, so every process mapping it meets there. A cancellable wait is `futex_waitv` (5.16+) on the word and a private cancel word. |
 //! | macOS | `os_sync_wait_on_address_with_timeout` / `os_sync_wake_by_address_any` with the `SHARED` flags (14.4+, found with `dlsym`), else `__ulock_wait` / `__ulock_wake` with `UL_COMPARE_AND_WAIT_SHARED` (what libc++ uses). |
-//! | Windows | `WaitOnAddress` is process-local: named kernel objects keyed by the mapped object (file: volume serial and file index; region: its name) and the byte offset. A named mutex orders waiters against notifiers, a named semaphore counts registered waiters, another carries wake-ups. |
+//! | Windows | `WaitOnAddress` is process-local: named kernel objects keyed by the mapped object (file: volume serial and file id; region: its name) and the byte offset. A named mutex orders waiters against notifiers, a named semaphore counts registered waiters, another carries wake-ups. |
 //!
 //! Neither `std` nor the `atomic-wait` crate fits: both use process-private futexes (and
 //! `WaitOnAddress` on Windows).

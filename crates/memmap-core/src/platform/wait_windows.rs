@@ -1,6 +1,6 @@
 //! Windows: `WaitOnAddress` only wakes threads of the same process, so waiting goes through
 //! named kernel objects that every process mapping the same element derives the same name for
-//! (`crate::wait`: file volume serial and index, or region name, and the byte offset), in the
+//! (`crate::wait`: file volume serial and id, or region name, and the byte offset), in the
 //! session's `Local\` namespace:
 //!
 //! - `<name>-m`, a mutex: a waiter compares the element and registers under it, a notifier
