@@ -365,7 +365,9 @@ impl Mapping {
 }
 
 impl Drop for Mapping {
-    /// Collected: pending `waitAsync`s reject (`ERR_MMAP_CLOSED`) rather than hold the memory.
+    /// Collected, or torn down with its environment (a worker ending): pending `waitAsync`s end
+    /// (`ERR_MMAP_CLOSED`) rather than hold the memory. (While one is pending, its promise keeps
+    /// the JavaScript object reachable, so collection alone does not happen then.)
     fn drop(&mut self) {
         crate::wait::cancel_all(self.wait_id());
     }

@@ -222,3 +222,48 @@ pub unsafe fn notify(key: &Key, count: u32) -> io::Result<usize> {
     }
     Ok(r as usize)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wait::Cancel as Outer;
+    use crate::Mapping;
+    use std::sync::Arc;
+
+    /// Kernels before 5.16 (or a seccomp filter) have no futex_waitv: a cancel is then seen
+    /// between two slices of `CANCEL_SLICE`. Other tests running meanwhile only sleep in slices.
+    #[test]
+    fn sliced_cancel_without_futex_waitv() {
+        WAITV.store(false, Ordering::Relaxed);
+        let map = Arc::new(Mapping::shared_anonymous(8).unwrap());
+        let cancel = Arc::new(Outer::new().unwrap());
+        let waiter = {
+            let (map, cancel) = (Arc::clone(&map), Arc::clone(&cancel));
+            std::thread::spawn(move || map.wait_cancellable(0, 0, None, Some(&cancel)).unwrap())
+        };
+        std::thread::sleep(Duration::from_millis(120));
+        let start = Instant::now();
+        cancel.cancel();
+        let r = waiter.join().unwrap();
+        let took = start.elapsed();
+        // A notify still wakes a sliced waiter.
+        let waiter = {
+            let map = Arc::clone(&map);
+            let cancel = Arc::new(Outer::new().unwrap());
+            std::thread::spawn(move || map.wait_cancellable(4, 0, None, Some(&cancel)).unwrap())
+        };
+        let mut woken = 0;
+        for _ in 0..2000 {
+            woken = map.notify(4, 1).unwrap();
+            if woken > 0 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        WAITV.store(true, Ordering::Relaxed);
+        assert_eq!(r, None);
+        assert!(took < Duration::from_secs(2), "{took:?}");
+        assert_eq!(woken, 1);
+        assert_eq!(waiter.join().unwrap(), Some(WaitResult::Ok));
+    }
+}

@@ -1,6 +1,6 @@
 //! Windows: `WaitOnAddress` only wakes threads of the same process, so waiting goes through
 //! named kernel objects that every process mapping the same element derives the same name for
-//! (`crate::wait`: file volume serial and index, or region name, and the byte offset), in the
+//! (`crate::wait`: file volume serial and id, or region name, and the byte offset), in the
 //! session's `Local\` namespace:
 //!
 //! - `<name>-m`, a mutex: a waiter compares the element and registers under it, a notifier
@@ -25,7 +25,8 @@ use windows_sys::Win32::Foundation::{
     HANDLE, WAIT_ABANDONED, WAIT_FAILED, WAIT_OBJECT_0, WAIT_TIMEOUT,
 };
 use windows_sys::Win32::Storage::FileSystem::{
-    GetFileInformationByHandle, BY_HANDLE_FILE_INFORMATION,
+    FileIdInfo, GetFileInformationByHandle, GetFileInformationByHandleEx,
+    BY_HANDLE_FILE_INFORMATION, FILE_ID_INFO,
 };
 use windows_sys::Win32::System::Threading::{
     CreateEventW, CreateMutexW, CreateSemaphoreW, ReleaseMutex, ReleaseSemaphore, SetEvent,
@@ -70,12 +71,34 @@ fn wide(name: &str) -> Vec<u16> {
     name.encode_utf16().chain(std::iter::once(0)).collect()
 }
 
-/// `volume serial - file index`: the same in every process that opened the same file.
+/// `volume serial - file id`: the same in every process that opened the same file. `FileIdInfo`
+/// (Windows 8+, ReFS-safe 128-bit ids) first, `GetFileInformationByHandle` where it is missing.
 pub fn file_identity(file: &std::fs::File) -> Option<String> {
+    let handle = file.as_raw_handle() as HANDLE;
+    // SAFETY: all-zero is a valid FILE_ID_INFO.
+    let mut id: FILE_ID_INFO = unsafe { std::mem::zeroed() };
+    // SAFETY: a live file handle and an out-parameter of the size given.
+    let ok = unsafe {
+        GetFileInformationByHandleEx(
+            handle,
+            FileIdInfo,
+            (&mut id as *mut FILE_ID_INFO).cast(),
+            std::mem::size_of::<FILE_ID_INFO>() as u32,
+        )
+    };
+    if ok != 0 {
+        let hex: String = id
+            .FileId
+            .Identifier
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        return Some(format!("{:016x}-{hex}", id.VolumeSerialNumber));
+    }
     // SAFETY: all-zero is a valid BY_HANDLE_FILE_INFORMATION.
     let mut info: BY_HANDLE_FILE_INFORMATION = unsafe { std::mem::zeroed() };
     // SAFETY: a live file handle and a valid out-parameter.
-    let ok = unsafe { GetFileInformationByHandle(file.as_raw_handle() as HANDLE, &mut info) };
+    let ok = unsafe { GetFileInformationByHandle(handle, &mut info) };
     (ok != 0).then(|| {
         format!(
             "{:08x}-{:08x}{:08x}",
