@@ -430,10 +430,14 @@ for (let round = 0; round < ROUNDS; round++) {
     const cpu0 = process.cpuUsage()
     await peer.start()
     let childCpu = 0
+    const phases = []
     try {
+      const tp = now()
       raw[id].rtt.push(await peer.pingpong(tripsPerRound, WARM, PING))
+      phases.push(now() - tp)
       for (const size of SIZES) {
         const r = await peer.throughput(size, SECONDS)
+        phases.push(r.ms)
         if (r.ack !== r.sent || r.bad !== 0) throw new Error(`${id}: sent ${r.sent}, received ${r.ack} (${r.bad} bad)`)
         raw[id].tput[size].push({ messages: r.sent, ms: r.ms })
       }
@@ -447,7 +451,8 @@ for (let round = 0; round < ROUNDS; round++) {
     const others = ticks0 && ticks1 && ((ticks1.busy - ticks0.busy) / (ticks1.total - ticks0.total)) * NCPU - own
     raw[id].others.push(others)
     process.stderr.write(
-      `round ${round + 1}/${ROUNDS} ${id}: ${(ms / 1000).toFixed(1)} s, RTT median ` +
+      `round ${round + 1}/${ROUNDS} ${id}: ${(ms / 1000).toFixed(1)} s ` +
+        `(ping-pong, 64 B, 4 KiB, 1 MiB: ${phases.map((p) => (p / 1000).toFixed(1)).join(', ')} s), RTT median ` +
         `${(median(raw[id].rtt.at(-1)) * 1000).toFixed(1)} µs, CPUs busy with other work ${others?.toFixed(2)}\n`,
     )
   }
@@ -484,7 +489,7 @@ for (const id of ids) {
 }
 
 const base = summary['memmap-sync']
-const times = (x) => `${x >= 10 ? x.toFixed(0) : x.toFixed(1)}×`
+const times = (x) => `${x >= 10 ? x.toFixed(0) : x >= 1 ? x.toFixed(1) : x.toPrecision(2)}×`
 const fmtRate = (r) => (r >= 1e6 ? `${(r / 1e6).toFixed(2)} M` : r >= 1e3 ? `${(r / 1e3).toFixed(1)} k` : r.toFixed(0))
 const fmtUs = (u) => (u >= 100 ? u.toFixed(0) : u.toFixed(1))
 const cell = (value, ratio) => (base ? `${value} (${times(ratio)})` : value)
@@ -506,8 +511,9 @@ const rows = ids.map((id) => {
 
 const goals = []
 if (base) {
-  const fasterThan = (ids_) => {
-    const present = ids_.filter((id) => summary[id])
+  /** How many times faster memmap's round trip is than the fastest of `rivals` present. */
+  const fasterThan = (rivals) => {
+    const present = rivals.filter((id) => summary[id])
     if (present.length === 0) return undefined
     return Math.min(...present.map((id) => summary[id].rtt.medianUs)) / base.rtt.medianUs
   }
@@ -550,6 +556,13 @@ for (const r of rows) console.log(`| ${r.join(' | ')} |`)
 if (goals.length > 0) {
   console.log('\nGoals (memmap Channel, blocking send/recv):')
   for (const g of goals) console.log(`- ${g.what}: ${g.value} (goal ${g.target}): ${g.met ? 'met' : 'NOT met'}`)
+  const busy = median(base.othersCpus)
+  if (busy >= 0.5) {
+    console.log(
+      `- Caution: other processes kept ${busy.toFixed(2)} of ${NCPU} CPUs busy during these runs; rerun on an idle ` +
+        'machine before reading the absolute numbers.',
+    )
+  }
 }
 console.log(
   `\nNotes: receivers check each message's length and ${touching ? 'one byte in every 64 (each cache line)' : 'first and last byte'}; memmap hands ` +

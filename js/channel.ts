@@ -40,8 +40,17 @@ const FORMAT_VERSION = 1
 const MAX_CAPACITY = 2 ** 30
 /** A waiting side checks that the other process is alive this often. */
 const PEER_CHECK_MS = 100
-/** Polls of the other side's word before a wait goes to sleep: a reply often comes within them. */
+/**
+ * Polls of the other side's position before a wait goes to sleep (about 40 µs here): a reply
+ * often comes within them. The budget adapts: halved (down to `MIN_SPINS`) after a spin that
+ * ended asleep, as when the other process has no CPU to run on and spinning only delays it, and
+ * back to `SPINS` after a spin that found its message; every 32nd wait spins in full, to notice
+ * that the other side is quick again.
+ */
 const SPINS = 2000
+const MIN_SPINS = 16
+/** Turns of the event loop `sendAsync`/`recvAsync` give the other side before they sleep. */
+const ASYNC_POLLS = 64
 
 const align4 = (n: number): number => (n + 3) & ~3
 
@@ -79,6 +88,9 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array> {
   /** Bytes of the record `recv` handed out last, released at the next `recv`. */
   #held = 0
   #role: { writer: boolean; reader: boolean } = { writer: false, reader: false }
+  /** This side's spin budget (see `SPINS`), and its waits so far. */
+  #spins = SPINS
+  #waits = 0
 
   private constructor(region: SharedMemoryArray<'int32'>) {
     this.#region = region
@@ -160,13 +172,17 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array> {
     const bytes = this.#encode(message)
     const need = align4(4 + bytes.length)
     const deadline = this.#deadline(opts)
+    const budget = this.#budget()
     for (let spins = 0; ; spins++) {
       const head = this.#position(HEAD)
       if (this.#ring - this.#used(head, this.#position(TAIL)) >= need) {
         this.#write(head, bytes, need)
+        if (spins <= budget) this.#spins = SPINS
         return true
       }
-      if (spins < SPINS && deadline > 0) continue
+      if (deadline === 0) return false
+      if (spins < budget) continue
+      if (spins === budget) this.#spins = Math.max(MIN_SPINS, this.#spins >> 1)
       const r = this.#sleep(
         READ_SEQ,
         WRITER_WAITING,
@@ -183,11 +199,17 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array> {
     const bytes = this.#encode(message)
     const need = align4(4 + bytes.length)
     const deadline = this.#deadline(opts)
-    for (;;) {
+    for (let polls = 0; ; polls++) {
       const head = this.#position(HEAD)
       if (this.#ring - this.#used(head, this.#position(TAIL)) >= need) {
         this.#write(head, bytes, need)
         return true
+      }
+      if (deadline === 0) return false
+      if (polls < ASYNC_POLLS) {
+        await new Promise(setImmediate)
+        this.#live()
+        continue
       }
       const r = await this.#sleepAsync(
         READ_SEQ,
@@ -208,11 +230,16 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array> {
   recv(opts?: ChannelWaitOptions): Uint8Array | undefined {
     const deadline = this.#deadline(opts)
     const tail = this.#release()
+    const budget = this.#budget()
     for (let spins = 0; ; spins++) {
       const head = this.#position(HEAD)
-      if (head !== tail) return this.#take(head, tail)
-      if (this.#ended(tail)) return undefined
-      if (spins < SPINS && deadline > 0) continue
+      if (head !== tail) {
+        if (spins <= budget) this.#spins = SPINS
+        return this.#take(head, tail)
+      }
+      if (this.#ended(tail) || deadline === 0) return undefined
+      if (spins < budget) continue
+      if (spins === budget) this.#spins = Math.max(MIN_SPINS, this.#spins >> 1)
       const r = this.#sleep(
         WRITE_SEQ,
         READER_WAITING,
@@ -228,10 +255,15 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array> {
   async recvAsync(opts?: ChannelWaitOptions): Promise<Uint8Array | undefined> {
     const deadline = this.#deadline(opts)
     const tail = this.#release()
-    for (;;) {
+    for (let polls = 0; ; polls++) {
       const head = this.#position(HEAD)
       if (head !== tail) return this.#take(head, tail)
-      if (this.#ended(tail)) return undefined
+      if (this.#ended(tail) || deadline === 0) return undefined
+      if (polls < ASYNC_POLLS) {
+        await new Promise(setImmediate)
+        this.#live()
+        continue
+      }
       const r = await this.#sleepAsync(
         WRITE_SEQ,
         READER_WAITING,
@@ -284,7 +316,8 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array> {
     this.#live()
     this.#claim('writer')
     let bytes: Uint8Array
-    if (typeof message === 'string') bytes = Buffer.from(message, 'utf8')
+    if (message instanceof Uint8Array) bytes = message
+    else if (typeof message === 'string') bytes = Buffer.from(message, 'utf8')
     else if (message instanceof ArrayBuffer) bytes = new Uint8Array(message)
     else if (ArrayBuffer.isView(message)) bytes = new Uint8Array(message.buffer, message.byteOffset, message.byteLength)
     else
@@ -301,7 +334,13 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array> {
     return bytes
   }
 
+  /** Polls before this wait sleeps: the adapted budget, or in full every 32nd wait. */
+  #budget(): number {
+    return (++this.#waits & 31) === 0 ? SPINS : this.#spins
+  }
+
   #deadline(opts: ChannelWaitOptions | undefined): number {
+    if (opts === undefined) return Infinity
     const o = options(opts, 'Channel')
     const t = o.timeoutMs ?? Infinity
     if (typeof t !== 'number' || !(t >= 0)) {
@@ -365,8 +404,20 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array> {
     this.#bytes.set(first === bytes.length ? bytes : bytes.subarray(0, first), start)
     if (first < bytes.length) this.#bytes.set(bytes.subarray(first), 0)
     Atomics.store(this.#words, HEAD, (head + need) % (2 * ring))
-    Atomics.add(this.#words, WRITE_SEQ, 1)
-    if (Atomics.load(this.#words, READER_WAITING) !== 0) this.#region.notify(WRITE_SEQ)
+    this.#wake(READER_WAITING, WRITE_SEQ)
+  }
+
+  /**
+   * Wakes the other side if it said it sleeps (`waitingSlot`), once: it moves `seq`, which the
+   * sleeper's wait compares against, and notifies. A sleeper that set its flag after this looked
+   * sees the new position when it checks again before sleeping (every step is sequentially
+   * consistent), so no wake-up is lost.
+   */
+  #wake(waitingSlot: number, seq: number): void {
+    if (Atomics.load(this.#words, waitingSlot) !== 0 && Atomics.exchange(this.#words, waitingSlot, 0) !== 0) {
+      Atomics.add(this.#words, seq, 1)
+      this.#region.notify(seq)
+    }
   }
 
   /** Releases the record `recv` handed out last; returns the tail after it. */
@@ -378,8 +429,7 @@ export class Channel implements Disposable, AsyncIterable<Uint8Array> {
       tail = (tail + this.#held) % (2 * this.#ring)
       this.#held = 0
       Atomics.store(this.#words, TAIL, tail)
-      Atomics.add(this.#words, READ_SEQ, 1)
-      if (Atomics.load(this.#words, WRITER_WAITING) !== 0) this.#region.notify(READ_SEQ)
+      this.#wake(WRITER_WAITING, READ_SEQ)
     }
     return tail
   }
