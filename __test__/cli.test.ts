@@ -213,7 +213,9 @@ print(json.dumps(out))
     settled = true
     await new Promise((r) => setTimeout(r, 50)) // a native report arriving now is dropped
     expect(late).toBe(0)
-    expect(seen.length).toBeGreaterThanOrEqual(2)
+    // Reports cross threads on their own queue: under load some arrive after the result and are
+    // dropped, so only the last one (the whole length, reported before resolving) is certain.
+    expect(seen.length).toBeGreaterThanOrEqual(1)
     const SEGMENT = 64 * 2 ** 20
     expect(seen.every((b, i) => b > (seen[i - 1] ?? 0) && (b % SEGMENT === 0 || b === n * 8))).toBe(true)
     expect(seen.at(-1)).toBe(n * 8)
