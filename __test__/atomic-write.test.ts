@@ -9,7 +9,17 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 
 import { MmapArray, saveBinary, saveNpy, SharedMemoryArray } from '../dist/index.mjs'
-import { expectCleanExit, FIXTURES, NOT_ON_WINDOWS, posixCheck, posixTest, tempDir, thrown, WINDOWS } from './helpers'
+import {
+  expectCleanExit,
+  FIXTURES,
+  NOT_ON_WINDOWS,
+  posixCheck,
+  posixTest,
+  QEMU,
+  tempDir,
+  thrown,
+  WINDOWS,
+} from './helpers'
 
 function run(
   script: string,
@@ -168,8 +178,11 @@ describe('a failing create leaves the file system as it found it (Linux: prlimit
     ['ENOMEM', 'address space limited below a 128 MiB map'],
     ['EMFILE', 'no file descriptor left'],
   ] as const) {
-    it.skipIf(!linux)(
-      `${scenario} (${why}): the error is ${scenario}, nothing is left, the original is intact`,
+    // qemu-user reserves the emulated process's address space itself: a limit below 128 MiB of
+    // it stops qemu (the child hangs: seen on the arm64 run), not the mmap under test.
+    const underQemu = QEMU && scenario === 'ENOMEM'
+    it.skipIf(!linux || underQemu)(
+      `${scenario} (${why}): the error is ${scenario}, nothing is left, the original is intact${underQemu ? ' (skipped under qemu-user: an address-space limit stops the emulator itself)' : ''}`,
       async () => {
         const dir = tempDir()
         const r = await run('limits.mjs', [scenario, dir])
