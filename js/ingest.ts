@@ -26,6 +26,7 @@ interface TaggedDTypes {
   Uint32Array: 'uint32'
   BigInt64Array: 'int64'
   BigUint64Array: 'uint64'
+  Float16Array: 'float16'
   Float32Array: 'float32'
   Float64Array: 'float64'
 }
@@ -56,7 +57,10 @@ export type DTypeOfData<A> =
 
 /** @internal */
 export interface Flat {
-  /** The elements in C order. */
+  /**
+   * The elements in C order. For float16 and bfloat16 (of `dtype`) a typed array of their raw
+   * bits or, for float16, a Float16Array of values: `copyElements` knows which.
+   */
   values: TypedArray | ArrayLike<unknown>
   /** The data's own dtype: a typed array's, or what a plain array's values are. */
   dtype: DTypeInfo

@@ -1,6 +1,7 @@
 import {
   fillArray,
   toElement,
+  viewAs,
   type ArrayOf,
   type DType,
   type DTypeInfo,
@@ -82,9 +83,12 @@ export class MappedArray<D extends DType = DType> extends MappedResource {
   /**
    * The flat view of the whole mapping, made on first need (opening makes no ArrayBuffer, and
    * neither do the reductions). `#wholeFits` turns false once it is known one typed array cannot
-   * hold the mapping.
+   * hold the mapping. It is the dtype's storage type (`ctor`: the bits of float16 and
+   * bfloat16), and `#public` the same memory as `.array` hands it out (`view`: a Float16Array
+   * for float16 where the runtime has one); the same object where the two types are one.
    */
   #array: TypedArray | undefined
+  #public: TypedArray | undefined
   #wholeFits: boolean
   /** Element accesses left that copy through a native call before the whole view is made. */
   #direct: number
@@ -101,8 +105,12 @@ export class MappedArray<D extends DType = DType> extends MappedResource {
   readonly #views: TypedArray[] = []
   /** The flat view where get(i) may skip the general path: 1-D arrays once `#array` exists. */
   #get1d: TypedArray | undefined
-  /** The same for set(i, v): also writable, and storing a JS number as is (not bool, not 64-bit). */
+  /**
+   * The same for set(i, v): also writable, and storing a JS number as is (not bool, not 64-bit)
+   * or, for float16 and bfloat16, its bits from `#encode`.
+   */
   #set1d: Float64Array | undefined
+  readonly #encode: ((x: number) => number) | undefined
 
   /** @internal use `MmapArray`, `SharedMemoryArray` or `createSharedBuffer` */
   constructor(init: ArrayInit) {
@@ -117,6 +125,7 @@ export class MappedArray<D extends DType = DType> extends MappedResource {
     super(map, 'array', SHOWN)
     this.#map = map
     this.#dtype = dtype
+    this.#encode = dtype.half?.encode
     this.#path = map.path
     this.#shape = Object.freeze([...shape])
     this.#size = product(shape)
@@ -181,7 +190,7 @@ export class MappedArray<D extends DType = DType> extends MappedResource {
         this.#path || undefined,
       )
     }
-    return whole as ArrayOf<D>
+    return this.#public as ArrayOf<D>
   }
 
   /** One element: one index per dimension, negative indices count from the end. */
@@ -207,10 +216,11 @@ export class MappedArray<D extends DType = DType> extends MappedResource {
       this.#direct--
       const [one, bytes] = scratchOf(this.#dtype.ctor)
       this.#map.read(flat * this.#dtype.itemsize, bytes)
-      return one[0]
+      return this.#dtype.half === undefined ? one[0] : this.#dtype.half.decode(one[0] as number)
     }
     const holder = this.#holder(flat)
-    return holder[this.#at]
+    const v = holder[this.#at]
+    return this.#dtype.half === undefined ? v : this.#dtype.half.decode(v as number)
   }
 
   /** `set(i, j, value)`: the indices, then the value. */
@@ -222,7 +232,8 @@ export class MappedArray<D extends DType = DType> extends MappedResource {
       const i = arguments[0]
       const v = arguments[1]
       if (typeof i === 'number' && i >>> 0 === i && i < a.length && typeof v === 'number') {
-        a[i] = v
+        const encode = this.#encode
+        a[i] = encode === undefined ? v : encode(v)
         return
       }
     }
@@ -289,7 +300,7 @@ export class MappedArray<D extends DType = DType> extends MappedResource {
         }
         if (unmapBehind) {
           behind = this.#map.unmappable(start * rowBytes, (end - start) * rowBytes)
-          const data = new this.#dtype.ctor(behind.buffer, 0, (end - start) * this.#strides[0])
+          const data = new this.#dtype.view(behind.buffer, 0, (end - start) * this.#strides[0])
           yield { start, end, data: data as ArrayOf<D> }
           behind.close()
           behind = undefined
@@ -454,8 +465,11 @@ export class MappedArray<D extends DType = DType> extends MappedResource {
       return undefined
     }
     this.#array = a
+    this.#public = viewAs(a, this.#dtype.view)
     if (this.#shape.length === 1) {
-      this.#get1d = a
+      // float16 and bfloat16 bits must be decoded: get(i) reads the values straight from a view
+      // of values only (a Float16Array); set(i, v) always stores through the bits.
+      if (this.#dtype.half === undefined || this.#public !== a) this.#get1d = this.#public
       if (this.#map.mode !== 'r' && !this.#dtype.bigint && this.#dtype.name !== 'bool') this.#set1d = a as Float64Array
     }
     return a
@@ -489,10 +503,10 @@ export class MappedArray<D extends DType = DType> extends MappedResource {
     return v
   }
 
-  /** Elements [from, to) as one zero-copy typed array. */
+  /** Elements [from, to) as one zero-copy typed array, of the dtype's public view type. */
   #range(from: number, to: number): TypedArray {
     const whole = this.#whole()
-    if (whole !== undefined) return whole.subarray(from, to)
+    if (whole !== undefined) return (this.#public as TypedArray).subarray(from, to)
     const b0 = from * this.#dtype.itemsize
     const b1 = to * this.#dtype.itemsize
     if (b1 - b0 > this.#step) {
@@ -503,7 +517,8 @@ export class MappedArray<D extends DType = DType> extends MappedResource {
     }
     const k = Math.floor(b0 / this.#step)
     const base = k * this.#step
-    return this.#view(k).subarray((b0 - base) / this.#dtype.itemsize, (b1 - base) / this.#dtype.itemsize)
+    const part = this.#view(k).subarray((b0 - base) / this.#dtype.itemsize, (b1 - base) / this.#dtype.itemsize)
+    return viewAs(part, this.#dtype.view)
   }
 
   /** Native: vectorised, on every core for large arrays, numpy's numerics (see memmap-core). */

@@ -1,4 +1,4 @@
-import { copyElements, toDType, toElement, type DType, type DTypeLike, type DTypeOf } from './dtype.js'
+import { copyElements, toDType, toElement, viewAs, type DType, type DTypeLike, type DTypeOf } from './dtype.js'
 import { invalidArg, mmapError } from './errors.js'
 import { flatten, type ArrayData, type DTypeOfData } from './ingest.js'
 import { MappedArray, type ArrayInit } from './mapped-array.js'
@@ -105,7 +105,8 @@ export class MmapArray<D extends DType = DType> extends MappedArray<D> {
     const overwrite = flag('overwrite', o.overwrite, p)
     // Written beside the path and renamed into place once complete and flushed: a value that
     // cannot convert leaves no file behind and an overwritten file untouched.
-    const write = (map: Mapping): void => copyElements(arrayFromInit({ map, dtype, shape }).array, src.values, dtype, p)
+    const write = (map: Mapping): void =>
+      copyElements(viewAs(arrayFromInit({ map, dtype, shape }).array, dtype.ctor), src.values, src.dtype, dtype, p)
     const map = Mapping.create(p, product(shape) * dtype.itemsize, overwrite, write)
     return arrayFromInit({ map, dtype, shape }) as MmapArray<[T] extends [never] ? DTypeOfData<A> : DTypeOf<T>>
   }

@@ -25,6 +25,12 @@ export function saveNpy(path: PathLike, data: TypedArray | MappedArray, opts?: S
   const o = options(opts, 'saveNpy')
   const bytes = bytesOf(data, p)
   const dtype: DTypeInfo = data instanceof MappedArray ? DTYPES[data.dtype] : dtypeOfArray(data)
+  if (dtype.descr === undefined) {
+    throw invalidArg(
+      `numpy's .npy format has no ${dtype.name} dtype: save ${dtype.name} arrays with saveSafetensors (the safetensors format has BF16)`,
+      p,
+    )
+  }
   const count = bytes.byteLength / dtype.itemsize
   const shape =
     o.shape !== undefined ? toShape(o.shape, dtype, p) : data instanceof MappedArray ? [...data.shape] : [count]
@@ -82,10 +88,14 @@ function mapper(map: (offset: number, length?: number) => Mapping): Mapper {
 
 /** The mapping and view of the array a `.npy` header declares. */
 function npyInit(p: string, mode: Mode, header: NpyHeader, map: Mapper): ArrayInit {
-  let dtype: DTypeInfo
+  let dtype: DTypeInfo | undefined
   try {
     dtype = toDType(header.descr)
   } catch {
+    dtype = undefined
+  }
+  // numpy has no bfloat16 (ml_dtypes' is saved as the void type '<V2'): a header naming it is not numpy's.
+  if (dtype === undefined || dtype.descr === undefined) {
     throw mmapError(
       'ERR_MMAP_FORMAT',
       `unsupported .npy dtype '${header.descr}' (expected a little-endian bool, integer or float)`,
