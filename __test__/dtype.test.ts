@@ -22,6 +22,8 @@ const CANONICAL = [
   ['float32', Float32Array, 4],
   ['float64', Float64Array, 8],
   ['bool', Uint8Array, 1],
+  // float16's view is a Float16Array where the runtime has one: __test__/half.test.ts.
+  ['bfloat16', Uint16Array, 2],
 ] as const
 
 describe('dtypes', () => {
@@ -44,6 +46,12 @@ describe('dtypes', () => {
     ['f4', 'float32'],
     ['<f4', 'float32'],
     ['single', 'float32'],
+    ['f2', 'float16'],
+    ['<f2', 'float16'],
+    ['e', 'float16'],
+    ['half', 'float16'],
+    ['float16', 'float16'],
+    ['bf16', 'bfloat16'],
     ['i1', 'int8'],
     ['|i1', 'int8'],
     ['b', 'int8'],
@@ -93,8 +101,10 @@ describe('dtypes', () => {
     '>f8',
     '>i4',
     '!f8',
-    'f2',
-    'float16',
+    '>f2',
+    'f16',
+    'Float16',
+    'bfloat',
     'complex128',
     'c16',
     'O',

@@ -67,11 +67,12 @@ export class MmapArray<D extends DType = DType> extends MappedArray<D> {
     const dtype = toDType(o.dtype ?? 'float64', p)
     const shape = toShape(o.shape, dtype, p)
     const overwrite = flag('overwrite', o.overwrite, p)
-    const fillValue = o.fill == null ? undefined : toElement(o.fill, dtype, p)
+    // Checked before the file is made; what is stored (for float16 and bfloat16: the bits).
+    const stored = o.fill == null ? undefined : toElement(o.fill, dtype, p)
     // A new file reads as zeros already: only another value (-0 included) needs writing.
-    const fill = fillValue !== undefined && !Object.is(fillValue, 0) && fillValue !== 0n
+    const fill = stored !== undefined && !Object.is(stored, 0) && stored !== 0n
     const write = (map: Mapping): void => {
-      if (fill) arrayFromInit({ map, dtype, shape }).fill(fillValue as number | bigint)
+      if (fill) arrayFromInit({ map, dtype, shape }).fill(o.fill as number | bigint | boolean)
     }
     const map = Mapping.create(p, product(shape) * dtype.itemsize, overwrite, write)
     return arrayFromInit({ map, dtype, shape }) as MmapArray<DTypeOf<T>>
