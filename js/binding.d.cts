@@ -133,7 +133,7 @@ export type Advice = 'normal' | 'sequential' | 'random' | 'willneed' | 'dontneed
 export declare function createRegion(name: string, length: number): void
 
 /** An element type, by its canonical name: what the TypeScript layer's `DType` names. */
-export type DType = 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'uint64' | 'float32' | 'float64' | 'bool'
+export type DType = 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'uint64' | 'float32' | 'float64' | 'float16' | 'bfloat16' | 'bool'
 
 /** How a file is mapped: `'r'` read-only, `'r+'` read-write, `'c'` copy-on-write. */
 export type Mode = 'r' | 'r+' | 'c'

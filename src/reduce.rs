@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use memmap_core::reduce::{self, Element, Sum};
+use memmap_core::reduce::{self, bf16, f16, Element, Sum};
 use memmap_core::{Error, Mapping};
 use napi::bindgen_prelude::{BigInt, Either, Function};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
@@ -27,6 +27,10 @@ pub enum DType {
     Uint64,
     Float32,
     Float64,
+    /// IEEE half precision, reduced in float32 and wider.
+    Float16,
+    /// The top half of a float32, reduced in float32 and wider.
+    Bfloat16,
     /// One byte per element, reduced as uint8 (numpy sums booleans as integers).
     Bool,
 }
@@ -69,7 +73,7 @@ macro_rules! small {
         }
     )*};
 }
-small!(i8, u8, i16, u16, i32, u32, f32, f64);
+small!(i8, u8, i16, u16, i32, u32, f32, f64, f16, bf16);
 
 impl ToValue for i64 {
     const BIG: bool = true;
@@ -99,6 +103,8 @@ macro_rules! by_dtype {
             DType::Uint64 => $f::<u64>($($arg),*),
             DType::Float32 => $f::<f32>($($arg),*),
             DType::Float64 => $f::<f64>($($arg),*),
+            DType::Float16 => $f::<f16>($($arg),*),
+            DType::Bfloat16 => $f::<bf16>($($arg),*),
         }
     };
 }

@@ -12,6 +12,9 @@
 
 use rayon::prelude::*;
 
+/// The float16 and bfloat16 element types (the `half` crate's), for callers naming them.
+pub use half::{bf16, f16};
+
 use crate::{Advice, Mapping, Result};
 
 /// Bytes per chunk: fits in L2 with room to spare, so a chunk's second pass (std) is a cache hit.
@@ -32,6 +35,14 @@ pub trait Element: bytemuck::Pod + Send + Sync + PartialOrd {
     fn to_f64(self) -> f64;
     /// Exact for every integer type; floats are never asked.
     fn to_i128(self) -> i128;
+    /// The type a chunk is reduced as: the element itself, or for float16 and bfloat16, f32
+    /// (every value of theirs is exactly a float32), so that the chunk kernels run on hardware
+    /// floats and vectorise.
+    type Wide: Element;
+    /// Calls `f` with the chunk as [`Self::Wide`]: `a` itself, or a widened copy.
+    fn with_wide<R>(a: &[Self], f: impl FnOnce(&[Self::Wide]) -> R) -> R;
+    /// The element whose widened value is `w` (exact: `w` came from [`Self::with_wide`]).
+    fn from_wide(w: Self::Wide) -> Self;
 }
 
 macro_rules! element {
@@ -42,11 +53,94 @@ macro_rules! element {
             fn to_f64(self) -> f64 { self as f64 }
             #[inline(always)]
             fn to_i128(self) -> i128 { self as i128 }
+            type Wide = $t;
+            #[inline(always)]
+            fn with_wide<R>(a: &[$t], f: impl FnOnce(&[$t]) -> R) -> R { f(a) }
+            #[inline(always)]
+            fn from_wide(w: $t) -> $t { w }
         }
     )*};
 }
 element!(false: i8, u8, i16, u16, i32, u32, i64, u64);
 element!(true: f32, f64);
+
+thread_local! {
+    /// Each thread's buffer for a widened chunk (at most `CHUNK_BYTES / 2` elements: 256 KiB,
+    /// in L2 with the chunk). Allocated once per thread, not per chunk: a fresh allocation of this
+    /// size would be a fresh mmap, and page faults, every time.
+    static WIDE: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Widens `a` into this thread's buffer with `convert` and calls `f` on it.
+fn widened<T, R>(
+    a: &[T],
+    convert: impl FnOnce(&[T], &mut [f32]),
+    f: impl FnOnce(&[f32]) -> R,
+) -> R {
+    WIDE.with(|cell| {
+        // Not reentrant: `f` is one of the chunk kernels, which never reduce another chunk. If it
+        // ever did, `try_borrow_mut` fails and a private buffer keeps the answer right.
+        let mut own = Vec::new();
+        let mut shared = cell.try_borrow_mut();
+        let buf = match shared.as_deref_mut() {
+            Ok(b) => b,
+            Err(_) => &mut own,
+        };
+        buf.resize(a.len(), 0.0);
+        convert(a, &mut buf[..a.len()]);
+        f(&buf[..a.len()])
+    })
+}
+
+impl Element for f16 {
+    const FLOAT: bool = true;
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self.to_f64()
+    }
+    fn to_i128(self) -> i128 {
+        self.to_f64() as i128
+    }
+    type Wide = f32;
+    fn with_wide<R>(a: &[Self], f: impl FnOnce(&[f32]) -> R) -> R {
+        use half::slice::HalfFloatSliceExt;
+        // half's slice conversion uses F16C (x86) or FP16 (aarch64) when the CPU has them,
+        // detected at run time, and an exact software conversion otherwise.
+        widened(a, |a, out| a.convert_to_f32_slice(out), f)
+    }
+    #[inline(always)]
+    fn from_wide(w: f32) -> Self {
+        f16::from_f32(w)
+    }
+}
+
+impl Element for bf16 {
+    const FLOAT: bool = true;
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self.to_f64()
+    }
+    fn to_i128(self) -> i128 {
+        self.to_f64() as i128
+    }
+    type Wide = f32;
+    fn with_wide<R>(a: &[Self], f: impl FnOnce(&[f32]) -> R) -> R {
+        // bfloat16 is the top half of a float32: a shift, which the compiler vectorises.
+        widened(
+            a,
+            |a, out| {
+                for (o, x) in out.iter_mut().zip(a) {
+                    *o = f32::from_bits(u32::from(x.to_bits()) << 16);
+                }
+            },
+            f,
+        )
+    }
+    #[inline(always)]
+    fn from_wide(w: f32) -> Self {
+        bf16::from_f32(w)
+    }
+}
 
 /// A sum: exact for integers, pairwise for floats.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -173,7 +267,7 @@ fn total<T: Element>(sums: impl Iterator<Item = Sum>) -> Sum {
 }
 
 pub fn sum<T: Element>(data: &[T]) -> Sum {
-    total::<T>(per_chunk(data, chunk_sum).into_iter())
+    total::<T>(per_chunk(data, |a| T::with_wide(a, chunk_sum)).into_iter())
 }
 
 fn mean_of(sum: Sum, count: usize) -> f64 {
@@ -237,7 +331,9 @@ fn std_of(parts: &[Moments]) -> f64 {
 
 /// Population standard deviation (ddof = 0, numpy's default); NaN when empty.
 pub fn std<T: Element>(data: &[T]) -> f64 {
-    std_of(&per_chunk(data, |a| moments(a, pairwise(a))))
+    std_of(&per_chunk(data, |a| {
+        T::with_wide(a, |w| moments(w, pairwise(w)))
+    }))
 }
 
 /// The smallest (`MAX = false`) or largest element of one chunk. Eight independent lanes so the
@@ -286,12 +382,31 @@ fn extreme_of<T: Element, const MAX: bool>(parts: impl Iterator<Item = Option<T>
     })
 }
 
+/// The element of `a` that a chunk kernel's widened result `w` stands for: `w` narrowed (exact),
+/// or if `w` is NaN the first NaN of `a` itself, so that its bits come back as they are (widening
+/// quiets a signalling NaN).
+#[allow(clippy::eq_op)] // `x != x` is how a generic float says "is NaN"
+fn narrow<T: Element>(a: &[T], w: T::Wide) -> T {
+    if T::FLOAT && w != w {
+        if let Some(&nan) = a.iter().find(|&&x| x != x) {
+            return nan;
+        }
+    }
+    T::from_wide(w)
+}
+
+/// One chunk's extreme, found among its widened values.
+fn extreme_wide<T: Element, const MAX: bool>(a: &[T]) -> Option<T> {
+    let w = T::with_wide(a, extreme_chunk::<T::Wide, MAX>)?;
+    Some(narrow(a, w))
+}
+
 pub fn min<T: Element>(data: &[T]) -> Option<T> {
-    extreme_of::<T, false>(per_chunk(data, extreme_chunk::<T, false>).into_iter())
+    extreme_of::<T, false>(per_chunk(data, extreme_wide::<T, false>).into_iter())
 }
 
 pub fn max<T: Element>(data: &[T]) -> Option<T> {
-    extreme_of::<T, true>(per_chunk(data, extreme_chunk::<T, true>).into_iter())
+    extreme_of::<T, true>(per_chunk(data, extreme_wide::<T, true>).into_iter())
 }
 
 /// Everything [`stats`] needs of one chunk, computed while it is in cache.
@@ -302,18 +417,21 @@ struct Part<T> {
     max: Option<T>,
 }
 
+/// One chunk's part, computed on the chunk widened once.
 fn part<T: Element>(a: &[T]) -> Part<T> {
-    let sum = chunk_sum(a);
-    let pairwise_sum = match sum {
-        Sum::Float(s) => s,
-        Sum::Int(_) => pairwise(a),
-    };
-    Part {
-        sum,
-        moments: moments(a, pairwise_sum),
-        min: extreme_chunk::<T, false>(a),
-        max: extreme_chunk::<T, true>(a),
-    }
+    T::with_wide(a, |w| {
+        let sum = chunk_sum(w);
+        let pairwise_sum = match sum {
+            Sum::Float(s) => s,
+            Sum::Int(_) => pairwise(w),
+        };
+        Part {
+            sum,
+            moments: moments(w, pairwise_sum),
+            min: extreme_chunk::<T::Wide, false>(w).map(|m| narrow(a, m)),
+            max: extreme_chunk::<T::Wide, true>(w).map(|m| narrow(a, m)),
+        }
+    })
 }
 
 /// The chunk results of `count` elements combined by the single reductions' merges.
@@ -576,6 +694,178 @@ mod tests {
             )
         };
         assert_eq!((e.unwrap().count, calls), (0, 0));
+    }
+
+    /// A float16's value from its bits by the IEEE 754 definition, independently of `half`.
+    fn f16_value(bits: u16) -> f64 {
+        let sign = if bits & 0x8000 != 0 { -1.0 } else { 1.0 };
+        let exp = i32::from((bits >> 10) & 0x1f);
+        let frac = f64::from(bits & 0x3ff);
+        sign * match exp {
+            0 => frac * 2f64.powi(-24),
+            31 if frac == 0.0 => f64::INFINITY,
+            31 => f64::NAN,
+            e => (1.0 + frac / 1024.0) * 2f64.powi(e - 15),
+        }
+    }
+
+    /// A bfloat16's value: the top half of a float32, by definition.
+    fn bf16_value(bits: u16) -> f64 {
+        f64::from(f32::from_bits(u32::from(bits) << 16))
+    }
+
+    /// `got` is `want` to the bit (one NaN is as good as another).
+    fn same_f64(got: f64, want: f64) -> bool {
+        (got.is_nan() && want.is_nan()) || got.to_bits() == want.to_bits()
+    }
+
+    /// Every one of the 65,536 bit patterns, alone and as a whole array, reduces to its value.
+    fn every_bit_pattern<T: Element + std::fmt::Debug>(
+        from_bits: fn(u16) -> T,
+        value: fn(u16) -> f64,
+    ) {
+        for bits in 0..=u16::MAX {
+            let v = value(bits);
+            let a = [from_bits(bits)];
+            let ctx = format!("bits {bits:#06x} = {v}");
+            // numpy's sum starts from +0, so -0 sums to +0 (np.float16(-0.0) sums to 0.0 too).
+            assert!(same_f64(sum(&a).to_f64(), v + 0.0), "sum of {ctx}");
+            assert!(same_f64(mean(&a), v + 0.0), "mean of {ctx}");
+            // One finite value deviates by 0; ±Inf - ±Inf is NaN, as numpy says.
+            let sd = if v.is_finite() { 0.0 } else { f64::NAN };
+            assert!(same_f64(std(&a), sd), "std of {ctx}");
+            // min and max are the element itself: the same bits, -0 and NaN payloads included.
+            assert_eq!(
+                min(&a).map(|x| bytemuck::cast::<T, u16>(x)),
+                Some(bits),
+                "min of {ctx}"
+            );
+            assert_eq!(
+                max(&a).map(|x| bytemuck::cast::<T, u16>(x)),
+                Some(bits),
+                "max of {ctx}"
+            );
+            assert!(same(&stats(&a), &singles(&a)), "stats of {ctx}");
+        }
+        // All finite values at once: a sum far from zero's cancellations (all positive ones), the
+        // extremes, and NaN anywhere in a large array winning over everything.
+        let finite: Vec<u16> = (0..=u16::MAX).filter(|&b| value(b).is_finite()).collect();
+        let a: Vec<T> = finite.iter().map(|&b| from_bits(b)).collect();
+        let vals: Vec<f64> = finite.iter().map(|&b| value(b)).collect();
+        let want_max = vals.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        assert_eq!(max(&a).map(Element::to_f64), Some(want_max));
+        assert_eq!(min(&a).map(Element::to_f64), Some(-want_max));
+        let pos: Vec<T> = finite
+            .iter()
+            .filter(|&&b| b < 0x8000)
+            .map(|&b| from_bits(b))
+            .collect();
+        let pos_vals: Vec<f64> = pos.iter().map(|x| x.to_f64()).collect();
+        let want = naive_exact_sum(&pos_vals);
+        assert!(
+            (sum(&pos).to_f64() - want).abs() <= 1e-13 * want,
+            "sum of all positive values"
+        );
+        let nan = (0..=u16::MAX).find(|&b| value(b).is_nan()).unwrap();
+        for at in [0, 7, 8, 65_535, 65_536, 200_000] {
+            let mut big: Vec<T> = (0..300_000)
+                .map(|i| from_bits(finite[i % finite.len()]))
+                .collect();
+            big[at] = from_bits(nan);
+            assert!(min(&big).unwrap().to_f64().is_nan(), "min, NaN at {at}");
+            assert!(max(&big).unwrap().to_f64().is_nan(), "max, NaN at {at}");
+            assert!(
+                sum(&big).to_f64().is_nan() && std(&big).is_nan(),
+                "NaN at {at}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_float16_bit_pattern_reduces_to_its_value() {
+        every_bit_pattern(f16::from_bits, f16_value);
+    }
+
+    #[test]
+    fn every_bfloat16_bit_pattern_reduces_to_its_value() {
+        every_bit_pattern(bf16::from_bits, bf16_value);
+    }
+
+    /// Large float16/bfloat16 arrays against an f64 reference of the same values, at lengths
+    /// around the chunk (65,536 elements) and the parallel threshold (4 Mi elements).
+    fn half_arrays<T: Element + std::fmt::Debug>(from_f64: fn(f64) -> T) {
+        let chunk = chunk_len::<T>();
+        for n in [
+            0usize,
+            1,
+            7,
+            9,
+            127,
+            129,
+            chunk - 1,
+            chunk,
+            chunk + 1,
+            4 << 20,
+            (4 << 20) + 3,
+            6_000_001,
+        ] {
+            let a: Vec<T> = normals(n)
+                .iter()
+                .map(|&x| from_f64(x * 3.0 + 1.0))
+                .collect();
+            let v: Vec<f64> = a.iter().map(|x| x.to_f64()).collect();
+            let want = naive_exact_sum(&v);
+            let got = sum(&a).to_f64();
+            // Every value is exact in f64 and summed there: only f64 rounding, ~log2(n) * 2^-53
+            // of the sum of magnitudes, which is at most ~4 n here.
+            let tol = 1e-14 * (4.0 * n as f64).max(1.0);
+            assert!((got - want).abs() <= tol, "n={n}: {got} vs {want}");
+            let s = stats(&a);
+            assert!(same(&s, &singles(&a)), "stats n={n}");
+            if n == 0 {
+                assert_eq!(s.sum, Sum::Float(0.0));
+                assert!(s.mean.is_nan() && s.std.is_nan() && s.min.is_none() && s.max.is_none());
+                continue;
+            }
+            let m = want / n as f64;
+            let var = v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / n as f64;
+            assert!((s.mean - m).abs() <= 1e-12 * m.abs().max(1.0), "mean n={n}");
+            assert!(
+                (s.std - var.sqrt()).abs() <= 1e-12 * var.sqrt().max(1e-300),
+                "std n={n}"
+            );
+            let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            assert_eq!(
+                (s.min.unwrap().to_f64(), s.max.unwrap().to_f64()),
+                (lo, hi),
+                "n={n}"
+            );
+        }
+    }
+
+    #[test]
+    fn float16_and_bfloat16_arrays_match_an_f64_reference() {
+        half_arrays(f16::from_f64);
+        half_arrays(bf16::from_f64);
+    }
+
+    #[test]
+    fn half_results_do_not_depend_on_the_thread_count() {
+        let a: Vec<f16> = normals(5_000_000)
+            .iter()
+            .map(|&x| f16::from_f64(x))
+            .collect();
+        let b: Vec<bf16> = normals(5_000_000)
+            .iter()
+            .map(|&x| bf16::from_f64(x))
+            .collect();
+        let one = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        let (sa, sb) = one.install(|| (stats(&a), stats(&b)));
+        assert!(same(&sa, &stats(&a)) && same(&sb, &stats(&b)));
     }
 
     #[test]
