@@ -248,6 +248,24 @@ print(json.dumps(out))
     expect(run('head', npy, '-n', '1').out.trim().split('\n').pop()).toBe('-3\t-2\t-1\t0')
   })
 
+  it('float16 and bfloat16: --dtype takes them, head prints values (not bits), stats reduces natively', () => {
+    const f2 = join(dir, 'h.npy')
+    using h = MmapArray.fromArray(join(dir, 'h.bin'), [0.5, -0, 65504, 0.1, -2, 3], { dtype: 'float16', shape: [2, 3] })
+    saveNpy(f2, h)
+    expect(json('info', f2)).toMatchObject({ dtype: 'float16', shape: [2, 3] })
+    expect(json('head', f2).rows).toEqual([
+      [0.5, 0, 65504], // JSON has no -0
+      [0.0999755859375, -2, 3],
+    ])
+    expect(json('stats', f2)).toMatchObject({ dtype: 'float16', count: 6, min: -2, max: 65504 })
+    const bf = join(dir, 'b.raw')
+    MmapArray.fromArray(bf, [1.5, -7, 0.1, 2 ** 100], { dtype: 'bfloat16' }).close()
+    expect(json('info', bf, '--dtype', 'bf16')).toMatchObject({ dtype: 'bfloat16', shape: [4] })
+    expect(json('head', bf, '--dtype', 'bfloat16').rows).toEqual([1.5, -7, 0.10009765625, 2 ** 100])
+    expect(json('stats', bf, '--dtype', 'bfloat16')).toMatchObject({ count: 4, min: -7, sum: 2 ** 100 })
+    expect(run('head', bf, '--dtype', 'bfloat16', '-n', '1').out.trim().split('\n').pop()).toBe('1.5')
+  })
+
   it('errors: exit 1 with the MmapError code; usage mistakes exit 2', () => {
     const missing = run('info', join(dir, 'nope.bin'))
     expect(missing.code).toBe(1)

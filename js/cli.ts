@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util'
 import './dispose.js'
 import type { ArrayInit } from './mapped-array.js'
 import { arrayFromInit, openInit, type OpenOptions } from './mmap-array.js'
-import { toDType } from './dtype.js'
+import { DTYPES, toDType, viewAs } from './dtype.js'
 import { MmapError } from './errors.js'
 import { openNpyOrRaw } from './npy.js'
 
@@ -23,7 +23,7 @@ commands:
   head FILE     the first rows
 
 options:
-  --dtype D     element type of a raw file (default float64): int8 ... float64, bool, or numpy's 'f4', '<i8', ...
+  --dtype D     element type of a raw file (default float64): int8 ... float64, float16, bfloat16, bool, or numpy's 'f4', '<i8', ...
   --shape S     shape of a raw file, e.g. 1000,784 (default: 1-D over the file)
   --offset N    bytes to skip at the start of a raw file (default 0)
   -n N          rows for head (default 10)
@@ -139,7 +139,12 @@ function head(path: string, o: Options): Record<string, unknown> {
   const take = arr.ndim === 0 ? 0 : Math.min(rows, arr.shape[0])
   const out: unknown[] = []
   if (arr.ndim === 0) out.push(show(arr.get()))
-  for (let r = 0; r < take; r++) out.push(Array.from(arr.slice(r, r + 1), show))
+  // float16 and bfloat16 rows are read as their bits and decoded: values, whatever the view type.
+  const half = DTYPES[arr.dtype].half
+  for (let r = 0; r < take; r++) {
+    const row = arr.slice(r, r + 1)
+    out.push(half ? Array.from(viewAs(row, Uint16Array) as Uint16Array, half.decode) : Array.from(row, show))
+  }
   return { path, dtype: arr.dtype, shape: [...arr.shape], rows: arr.ndim <= 1 ? out.flat() : out }
 }
 
