@@ -7,8 +7,10 @@ import {
   openNpy,
   SharedMemoryArray,
   type ArrayChunk,
+  type ArrayOf,
   type DType,
   type DTypeOf,
+  type ValueOf,
 } from '../../dist/index.mjs'
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false
@@ -83,10 +85,45 @@ for (const chunk of f4.chunks()) {
   chunk.data.fill(0)
 }
 
+// float16 and bfloat16. These libs (ES2022) have no Float16Array type: a float16 array's view
+// is a Uint16Array to the type checker here (float16-types.ts checks it with ESNext.Float16).
+expectType<Equal<DTypeOf<'f2'>, 'float16'>>()
+expectType<Equal<DTypeOf<'<f2'>, 'float16'>>()
+expectType<Equal<DTypeOf<'e'>, 'float16'>>()
+expectType<Equal<DTypeOf<'half'>, 'float16'>>()
+expectType<Equal<DTypeOf<'float16'>, 'float16'>>()
+expectType<Equal<DTypeOf<'bf16'>, 'bfloat16'>>()
+expectType<Equal<DTypeOf<'bfloat16'>, 'bfloat16'>>()
+expectType<Equal<DTypeOf<typeof Uint16Array>, 'uint16'>>()
+expectType<Equal<ArrayOf<'float16'>, Uint16Array>>()
+expectType<Equal<ArrayOf<'bfloat16'>, Uint16Array>>()
+expectType<Equal<ValueOf<'float16'>, number>>()
+expectType<Equal<ValueOf<'bfloat16'>, number>>()
+const f2 = MmapArray.create(p, { shape: [2], dtype: 'f2' })
+expectType<Equal<typeof f2.dtype, 'float16'>>()
+expectType<Equal<typeof f2.array, Uint16Array>>()
+f2.array.fill(0)
+const h: number = f2.get(0)
+const hSum: number = f2.sum()
+const bf = loadBinary(p, { dtype: 'bf16' })
+expectType<Equal<typeof bf.dtype, 'bfloat16'>>()
+expectType<Equal<typeof bf.array, Uint16Array>>()
+const bfMax: number = bf.max()
+// @ts-expect-error a bfloat16 element is a number
+const bfWrong: bigint = bf.get(0)
+const bfShared = createSharedBuffer('bfloat16', 4)
+expectType<Equal<typeof bfShared.array, Uint16Array>>()
+const halfShared = SharedMemoryArray.create({ shape: [2], dtype: 'half' })
+expectType<Equal<typeof halfShared.dtype, 'float16'>>()
+const fromBits = MmapArray.fromArray(p, Uint16Array.of(1, 2), { dtype: 'float16' })
+expectType<Equal<typeof fromBits.dtype, 'float16'>>()
+const fromHalf = MmapArray.fromArray(p, bf)
+expectType<Equal<typeof fromHalf.dtype, 'bfloat16'>>()
+
 // Known only at run time: the union, as before.
 declare const runtime: string
 const dyn = MmapArray.open(p, { dtype: runtime })
 expectType<Equal<typeof dyn.dtype, DType>>()
 const v: number | bigint = dyn.get(0)
 
-export { x, s1, big, bigSum, bigMax, mean, wrong, v }
+export { x, s1, big, bigSum, bigMax, mean, wrong, v, h, hSum, bfMax, bfWrong }
