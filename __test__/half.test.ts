@@ -17,7 +17,7 @@ import {
   SharedMemoryArray,
 } from '../dist/index.mjs'
 import { bfloat16Bits, bfloat16Value, float16Bits, float16Value } from '../js/half.js'
-import { fileAs, tempDir, thrown, WINE, WINDOWS } from './helpers'
+import { fileAs, tempDir, thrown, WINE } from './helpers'
 
 const probe = WINE
   ? undefined

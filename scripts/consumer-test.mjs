@@ -185,6 +185,12 @@ let escaped: MmapArray
   using big = MmapArray.create('using.i8', { shape: 2, dtype: '<i8', overwrite: true })
   const first: bigint = big.get(0)
   if (first !== 0n) throw new Error('int64')
+  // float16: the .d.ts names Float16Array only through globalThis, so TS 5.2 (no such type) sees Uint16Array
+  using half = MmapArray.create('using.f2', { shape: 3, dtype: 'f2', overwrite: true })
+  half.set(0, 0.1)
+  const h: number = half.get(0)
+  const halfView: Uint16Array = half.array
+  if (h !== 0.0999755859375 || half.dtype !== 'float16' || halfView.length !== 3) throw new Error('float16')
   escaped = arr
 }
 if (!escaped.closed) throw new Error('using did not close the array')
