@@ -315,6 +315,21 @@ describe('float16 and bfloat16 arrays', () => {
     for (const chunk of a.chunks(1)) expect(Object.getPrototypeOf(chunk.data)).toBe(view.prototype)
   })
 
+  it.each(['float16', 'bfloat16'] as const)(
+    '%s: after close, get/set throw ERR_MMAP_CLOSED and views are empty',
+    (dtype) => {
+      const a = MmapArray.create(path(), { shape: 4, dtype, fill: 2 })
+      const view = a.array
+      const row = a.slice(1, 3)
+      expect(a.get(3)).toBe(2) // the hot path, once the view exists
+      a.close()
+      expect(thrown(() => a.get(3)).code).toBe('ERR_MMAP_CLOSED')
+      expect(thrown(() => a.set(3, 1)).code).toBe('ERR_MMAP_CLOSED')
+      expect(thrown(() => a.fill(1)).code).toBe('ERR_MMAP_CLOSED')
+      expect([view.length, row.length]).toEqual([0, 0])
+    },
+  )
+
   it('big-endian float16 is rejected like every big-endian dtype', () => {
     for (const bad of ['>f2', '>e', '!f2']) {
       expect(thrown(() => MmapArray.create(path(), { shape: 1, dtype: bad })).code).toBe('ERR_MMAP_INVALID_ARG')

@@ -105,6 +105,9 @@ export class MappedArray<D extends DType = DType> extends MappedResource {
   readonly #views: TypedArray[] = []
   /** The flat view where get(i) may skip the general path: 1-D arrays once `#array` exists. */
   #get1d: TypedArray | undefined
+  /** The same for float16 and bfloat16 arrays whose view is their bits: decoded by `#decode`. */
+  #get1dBits: Uint16Array | undefined
+  readonly #decode: ((bits: number) => number) | undefined
   /**
    * The same for set(i, v): also writable, and storing a JS number as is (not bool, not 64-bit)
    * or, for float16 and bfloat16, its bits from `#encode`.
@@ -126,6 +129,7 @@ export class MappedArray<D extends DType = DType> extends MappedResource {
     this.#map = map
     this.#dtype = dtype
     this.#encode = dtype.half?.encode
+    this.#decode = dtype.half?.decode
     this.#path = map.path
     this.#shape = Object.freeze([...shape])
     this.#size = product(shape)
@@ -204,6 +208,12 @@ export class MappedArray<D extends DType = DType> extends MappedResource {
       if (typeof i === 'number') {
         const v = a[i]
         if (v !== undefined) return v as ValueOf<D>
+      }
+    } else if (this.#get1dBits !== undefined && index.length === 1) {
+      const i = index[0]
+      if (typeof i === 'number') {
+        const v = this.#get1dBits[i]
+        if (v !== undefined) return (this.#decode as (bits: number) => number)(v) as ValueOf<D>
       }
     }
     return this.#getChecked(index) as ValueOf<D>
@@ -470,6 +480,7 @@ export class MappedArray<D extends DType = DType> extends MappedResource {
       // float16 and bfloat16 bits must be decoded: get(i) reads the values straight from a view
       // of values only (a Float16Array); set(i, v) always stores through the bits.
       if (this.#dtype.half === undefined || this.#public !== a) this.#get1d = this.#public
+      else this.#get1dBits = a as Uint16Array
       if (this.#map.mode !== 'r' && !this.#dtype.bigint && this.#dtype.name !== 'bool') this.#set1d = a as Float64Array
     }
     return a
