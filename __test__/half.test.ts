@@ -11,6 +11,7 @@ import {
   createSharedBuffer,
   loadBinary,
   MmapArray,
+  MmapCache,
   openNpy,
   saveBinary,
   saveNpy,
@@ -480,6 +481,20 @@ describe('float16 and bfloat16 arrays', () => {
     anon.fill(2.5)
     expect(anon.get(4)).toBe(2.5)
     expect(anon.sum()).toBe(12.5)
+  })
+
+  it('MmapCache keys float16 and bfloat16 views apart from uint16 views of the same file', () => {
+    const p = path()
+    saveBinary(p, Uint16Array.of(0x3c00, 0x4000))
+    using cache = new MmapCache()
+    const f = cache.getOrCreate(p, { dtype: 'f2' })
+    const b = cache.getOrCreate(p, { dtype: 'bf16' })
+    const u = cache.getOrCreate(p, { dtype: 'uint16' })
+    expect(cache.size).toBe(3)
+    expect(cache.getOrCreate(p, { dtype: 'float16' })).toBe(f)
+    expect([f.get(0), f.get(1)]).toEqual([1, 2])
+    expect(b.get(0)).toBe(bfloat16Value(0x3c00))
+    expect(u.get(1)).toBe(0x4000)
   })
 
   it.each(['float16', 'bfloat16'] as const)('%s: bad values are rejected as for float32', (dtype) => {
