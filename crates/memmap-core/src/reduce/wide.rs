@@ -22,6 +22,9 @@ thread_local! {
     /// Each thread's buffer for a widened chunk (at most `CHUNK_BYTES / 2` elements: 256 KiB,
     /// in L2 with the chunk). Allocated once per thread, not per chunk: a fresh allocation of
     /// this size would be a fresh mmap, and page faults, every time.
+    // It is const: clippy misreads the OS-key expansion std uses on windows-gnu and says
+    // otherwise (as for src/error.rs's ENV).
+    #[allow(clippy::missing_const_for_thread_local)]
     static WIDE: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
