@@ -43,6 +43,11 @@ pub trait Element: bytemuck::Pod + Send + Sync + PartialOrd {
     fn with_wide<R>(a: &[Self], f: impl FnOnce(&[Self::Wide]) -> R) -> R;
     /// The element whose widened value is `w` (exact: `w` came from [`Self::with_wide`]).
     fn from_wide(w: Self::Wide) -> Self;
+    /// One chunk's sum: pairwise for floats, exact for integers; float16 and bfloat16 add their
+    /// widened values in f64 (`wide.rs`).
+    fn chunk_sum(a: &[Self]) -> Sum;
+    /// [`Self::chunk_sum`] of a chunk given widened, to the bit.
+    fn wide_sum(w: &[Self::Wide]) -> Sum;
 }
 
 macro_rules! element {
@@ -58,89 +63,15 @@ macro_rules! element {
             fn with_wide<R>(a: &[$t], f: impl FnOnce(&[$t]) -> R) -> R { f(a) }
             #[inline(always)]
             fn from_wide(w: $t) -> $t { w }
+            fn chunk_sum(a: &[$t]) -> Sum { chunk_sum(a) }
+            fn wide_sum(w: &[$t]) -> Sum { chunk_sum(w) }
         }
     )*};
 }
 element!(false: i8, u8, i16, u16, i32, u32, i64, u64);
 element!(true: f32, f64);
 
-thread_local! {
-    /// Each thread's buffer for a widened chunk (at most `CHUNK_BYTES / 2` elements: 256 KiB,
-    /// in L2 with the chunk). Allocated once per thread, not per chunk: a fresh allocation of this
-    /// size would be a fresh mmap, and page faults, every time.
-    static WIDE: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// Widens `a` into this thread's buffer with `convert` and calls `f` on it.
-fn widened<T, R>(
-    a: &[T],
-    convert: impl FnOnce(&[T], &mut [f32]),
-    f: impl FnOnce(&[f32]) -> R,
-) -> R {
-    WIDE.with(|cell| {
-        // Not reentrant: `f` is one of the chunk kernels, which never reduce another chunk. If it
-        // ever did, `try_borrow_mut` fails and a private buffer keeps the answer right.
-        let mut own = Vec::new();
-        let mut shared = cell.try_borrow_mut();
-        let buf = match shared.as_deref_mut() {
-            Ok(b) => b,
-            Err(_) => &mut own,
-        };
-        buf.resize(a.len(), 0.0);
-        convert(a, &mut buf[..a.len()]);
-        f(&buf[..a.len()])
-    })
-}
-
-impl Element for f16 {
-    const FLOAT: bool = true;
-    #[inline(always)]
-    fn to_f64(self) -> f64 {
-        self.to_f64()
-    }
-    fn to_i128(self) -> i128 {
-        self.to_f64() as i128
-    }
-    type Wide = f32;
-    fn with_wide<R>(a: &[Self], f: impl FnOnce(&[f32]) -> R) -> R {
-        use half::slice::HalfFloatSliceExt;
-        // half's slice conversion uses F16C (x86) or FP16 (aarch64) when the CPU has them,
-        // detected at run time, and an exact software conversion otherwise.
-        widened(a, |a, out| a.convert_to_f32_slice(out), f)
-    }
-    #[inline(always)]
-    fn from_wide(w: f32) -> Self {
-        f16::from_f32(w)
-    }
-}
-
-impl Element for bf16 {
-    const FLOAT: bool = true;
-    #[inline(always)]
-    fn to_f64(self) -> f64 {
-        self.to_f64()
-    }
-    fn to_i128(self) -> i128 {
-        self.to_f64() as i128
-    }
-    type Wide = f32;
-    fn with_wide<R>(a: &[Self], f: impl FnOnce(&[f32]) -> R) -> R {
-        // bfloat16 is the top half of a float32: a shift, which the compiler vectorises.
-        widened(
-            a,
-            |a, out| {
-                for (o, x) in out.iter_mut().zip(a) {
-                    *o = f32::from_bits(u32::from(x.to_bits()) << 16);
-                }
-            },
-            f,
-        )
-    }
-    #[inline(always)]
-    fn from_wide(w: f32) -> Self {
-        bf16::from_f32(w)
-    }
-}
+mod wide;
 
 /// A sum: exact for integers, pairwise for floats.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -267,7 +198,7 @@ fn total<T: Element>(sums: impl Iterator<Item = Sum>) -> Sum {
 }
 
 pub fn sum<T: Element>(data: &[T]) -> Sum {
-    total::<T>(per_chunk(data, |a| T::with_wide(a, chunk_sum)).into_iter())
+    total::<T>(per_chunk(data, T::chunk_sum).into_iter())
 }
 
 fn mean_of(sum: Sum, count: usize) -> f64 {
@@ -305,6 +236,16 @@ fn moments<T: Element>(a: &[T], pairwise_sum: f64) -> Moments {
     (n, m, m2)
 }
 
+/// The moments of a widened chunk, about the mean its [`Element::wide_sum`] gives (for
+/// integers, about its pairwise float sum).
+fn wide_moments<T: Element>(w: &[T::Wide]) -> Moments {
+    let s = match T::wide_sum(w) {
+        Sum::Float(s) => s,
+        Sum::Int(_) => pairwise(w),
+    };
+    moments(w, s)
+}
+
 /// Chan, Golub & LeVeque's pairwise update of the chunk moments, merged as a balanced tree,
 /// then the population standard deviation; NaN when there are no chunks.
 fn std_of(parts: &[Moments]) -> f64 {
@@ -331,9 +272,7 @@ fn std_of(parts: &[Moments]) -> f64 {
 
 /// Population standard deviation (ddof = 0, numpy's default); NaN when empty.
 pub fn std<T: Element>(data: &[T]) -> f64 {
-    std_of(&per_chunk(data, |a| {
-        T::with_wide(a, |w| moments(w, pairwise(w)))
-    }))
+    std_of(&per_chunk(data, |a| T::with_wide(a, wide_moments::<T>)))
 }
 
 /// The smallest (`MAX = false`) or largest element of one chunk. Eight independent lanes so the
@@ -420,7 +359,7 @@ struct Part<T> {
 /// One chunk's part, computed on the chunk widened once.
 fn part<T: Element>(a: &[T]) -> Part<T> {
     T::with_wide(a, |w| {
-        let sum = chunk_sum(w);
+        let sum = T::wide_sum(w);
         let pairwise_sum = match sum {
             Sum::Float(s) => s,
             Sum::Int(_) => pairwise(w),
@@ -848,6 +787,49 @@ mod tests {
     fn float16_and_bfloat16_arrays_match_an_f64_reference() {
         half_arrays(f16::from_f64);
         half_arrays(bf16::from_f64);
+    }
+
+    /// The sums on the CPU's fast path (F16C/AVX here) and on the portable path that a CPU
+    /// without them (or aarch64) takes are the same bits, and so is the sum `stats` takes of a
+    /// widened chunk; all agree with an f64 reference.
+    #[test]
+    fn half_sum_paths_agree_to_the_bit() {
+        let chunk = chunk_len::<f16>();
+        for n in [1usize, 15, 16, 17, 1023, 1024, 1025, 4097, chunk - 1, chunk] {
+            let v = normals(n);
+            let h: Vec<f16> = v.iter().map(|&x| f16::from_f64(x * 1e3)).collect();
+            let b: Vec<bf16> = v.iter().map(|&x| bf16::from_f64(x * 1e30)).collect();
+            let (fast, portable) = (f16::chunk_sum(&h).to_f64(), wide::f16_sum_portable(&h));
+            let stats_sum = f16::with_wide(&h, f16::wide_sum).to_f64();
+            assert_eq!(fast.to_bits(), portable.to_bits(), "f16 n={n}");
+            assert_eq!(fast.to_bits(), stats_sum.to_bits(), "f16 n={n}");
+            let want = naive_exact_sum(&h.iter().map(|x| x.to_f64()).collect::<Vec<_>>());
+            assert!(
+                (fast - want).abs() <= 1e-9 * want.abs().max(1.0),
+                "f16 n={n}"
+            );
+            let (fast, portable) = (bf16::chunk_sum(&b).to_f64(), wide::bf16_sum_portable(&b));
+            let stats_sum = bf16::with_wide(&b, bf16::wide_sum).to_f64();
+            assert_eq!(fast.to_bits(), portable.to_bits(), "bf16 n={n}");
+            assert_eq!(fast.to_bits(), stats_sum.to_bits(), "bf16 n={n}");
+            let want = naive_exact_sum(&b.iter().map(|x| x.to_f64()).collect::<Vec<_>>());
+            assert!(
+                (fast - want).abs() <= 1e-12 * want.abs().max(1.0),
+                "bf16 n={n}"
+            );
+        }
+        // Infinities and NaN through the vector lanes and the tail alike.
+        for at in [0usize, 5, 16, 1030] {
+            let mut h = vec![f16::ONE; 1040];
+            h[at] = f16::INFINITY;
+            assert_eq!(f16::chunk_sum(&h).to_f64(), f64::INFINITY, "inf at {at}");
+            h[at + 1] = f16::NEG_INFINITY;
+            assert!(f16::chunk_sum(&h).to_f64().is_nan(), "inf - inf at {at}");
+            let mut b = vec![bf16::ONE; 1040];
+            b[at] = bf16::NAN;
+            assert!(bf16::chunk_sum(&b).to_f64().is_nan(), "NaN at {at}");
+            assert!(wide::bf16_sum_portable(&b).is_nan(), "NaN at {at}");
+        }
     }
 
     #[test]
