@@ -189,7 +189,8 @@ export class SafetensorsFile implements Disposable, Iterable<[string, MmapArray]
     }
     const dtype = toDType(t.dtype, this.path)
     const offset = this.#dataOffset + t.begin
-    if (offset % dtype.itemsize !== 0) {
+    // An empty tensor has no bytes to misalign.
+    if (offset % dtype.itemsize !== 0 && t.end > t.begin) {
       throw mmapError(
         'ERR_MMAP_ALIGNMENT',
         `tensor ${JSON.stringify(name)} starts at byte ${offset} of the file, not a multiple of the ${dtype.name} itemsize ${dtype.itemsize}`,
