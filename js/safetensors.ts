@@ -213,6 +213,9 @@ export function openSafetensors(path: PathLike, opts?: OpenSafetensorsOptions): 
     const first = head(8)
     const n = first.length === 8 ? headerLengthOf(first) : 0
     const bytes = first.length === 8 && n > 0 && n <= ST_MAX_HEADER ? head(8 + n) : first
+    // A file too short for its header is refused before it is mapped (`head` stops at the end of
+    // the file, so its length is the file's): an empty file is never mapped, which Windows refuses.
+    if (bytes.length < 8 + n) parseSafetensorsHeader(bytes, bytes.length, p)
     const whole = map(0)
     try {
       return construct(p, whole, parseSafetensorsHeader(bytes, whole.byteLength, p))
