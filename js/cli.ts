@@ -69,7 +69,7 @@ function open(path: string, o: Options): ArrayInit {
     if (rawLayout(o) !== undefined) throw new UsageError('--dtype, --shape and --offset do not apply to safetensors')
     const file = openSafetensors(path)
     try {
-      // The tensor's own mapping outlives the file's object: it is closed by whoever uses it.
+      // The caller closes the tensor's mapping; the file's stays mapped until this command exits.
       return tensorInit(file, o.tensor)
     } catch (err) {
       file.close()
