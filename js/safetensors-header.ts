@@ -281,9 +281,8 @@ function kindOf(v: Json): string {
 
 /**
  * One JSON token after optional whitespace: a string (escapes as RFC 8259 lists them, no raw
- * control character), a number, a punctuation mark or a literal. Tokens are matched natively, a
- * whole token per step: a character-by-character parser takes over 10 ms on a cold start for a
- * 7B model's 24 KB header, this about 1 ms.
+ * control character), a number, a punctuation mark or a literal: a whole token per native match,
+ * not a character per step of (cold, interpreted) JavaScript.
  */
 const TOKEN =
   // oxlint-disable-next-line no-control-regex -- JSON strings may not hold raw control characters
@@ -384,7 +383,7 @@ const KEY = /""[ \t\n\r]*:/g
 
 /**
  * The usual header read with the runtime's JSON.parse, where that cannot be looser than
- * `parseJson`: its cold start is 20 times faster. Undefined, for `parseJson` to decide with its
+ * `parseJson`: most of the work is then native. Undefined, for `parseJson` to decide with its
  * exact messages, when the JSON does not parse, has a number other than a plain integer under
  * 2**53 (JSON.parse reads `1.0` as 1), a surrogate escape (it accepts lone ones), a duplicate key
  * (it keeps the last: the count of keys in the text differs from the count in the result) or
