@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path'
 
 import { describe, expect, it } from 'vitest'
 
-import { MmapArray, saveNpy } from '../dist/index.mjs'
+import { MmapArray, saveNpy, saveSafetensors } from '../dist/index.mjs'
 import { Mapping } from '../dist/mapping.js'
 import { tempDir, WINE } from './helpers'
 
@@ -281,5 +281,59 @@ print(json.dumps(out))
     expect(run('head', raw, '--shape', '2,x').code).toBe(2)
     expect(run('info', raw, '--bogus').code).toBe(2)
     expect(run('--help').code).toBe(0)
+  })
+})
+
+describe('memmap CLI on safetensors', () => {
+  const st = join(dir, 'model.safetensors')
+  saveSafetensors(
+    st,
+    { emb: { dtype: 'float32', shape: [2, 3], data: [1, 2, 3, 4, 5, 6] }, ids: Int32Array.from([-3, 9]) },
+    { metadata: { format: 'pt' } },
+  )
+
+  it('info lists every tensor with totals, as text and --json', () => {
+    const j = json('info', st)
+    expect(j).toMatchObject({ format: 'safetensors', count: 2, elements: 8, dataBytes: 32, metadata: { format: 'pt' } })
+    expect(
+      j.tensors.map((t: { name: string; dtype: string; shape: number[]; byteLength: number }) => [
+        t.name,
+        t.dtype,
+        t.shape,
+        t.byteLength,
+      ]),
+    ).toEqual([
+      ['emb', 'float32', [2, 3], 24],
+      ['ids', 'int32', [2], 8],
+    ])
+    const text = run('info', st)
+    expect(text.code).toBe(0)
+    expect(text.out).toMatch(/^emb\s+float32\s+\[2, 3\]\s+24$/m)
+    expect(text.out).toMatch(/^total: 2 tensors, 8 elements, 32 bytes of data/m)
+  })
+
+  it('stats --tensor reduces one tensor; a missing or unknown tensor fails', () => {
+    expect(json('stats', st, '--tensor', 'emb')).toMatchObject({
+      tensor: 'emb',
+      dtype: 'float32',
+      count: 6,
+      sum: 21,
+      min: 1,
+      max: 6,
+    })
+    expect(json('stats', st, '--tensor', 'ids')).toMatchObject({ dtype: 'int32', sum: 6, min: -3, max: 9 })
+    expect(json('head', st, '--tensor', 'emb').rows).toEqual([
+      [1, 2, 3],
+      [4, 5, 6],
+    ])
+    expect(run('stats', st).code).toBe(2)
+    const unknown = run('stats', st, '--tensor', 'nope')
+    expect(unknown.code).toBe(1)
+    expect(unknown.err).toContain('ERR_MMAP_INVALID_ARG')
+    const broken = join(dir, 'broken.safetensors')
+    writeFileSync(broken, Buffer.from([2, 0, 0, 0, 0, 0, 0, 0, 0x7b, 0x7b]))
+    const bad = run('info', broken)
+    expect(bad.code).toBe(1)
+    expect(bad.err).toContain('ERR_MMAP_FORMAT')
   })
 })

@@ -3,7 +3,10 @@
 //   memmap info FILE [--dtype D] [--offset N] [--json]
 //   memmap stats FILE [--dtype D] [--shape 3,4] [--offset N] [--json]
 //   memmap head FILE [-n 10] [--dtype D] [--shape ...] [--offset N] [--json]
-// .npy files are read with the dtype and shape of their header. Exit codes: 0 success,
+//   memmap info model.safetensors [--json]             every tensor, with totals
+//   memmap stats model.safetensors --tensor NAME [--json]
+// .npy files are read with the dtype and shape of their header; *.safetensors files (or any file
+// given --tensor) as safetensors. Exit codes: 0 success,
 // 1 the file could not be read as asked (an MmapError), 2 bad usage.
 import { statSync } from 'node:fs'
 import { parseArgs } from 'node:util'
@@ -14,11 +17,13 @@ import { arrayFromInit, openInit, type OpenOptions } from './mmap-array.js'
 import { DTYPES, toDType, viewAs } from './dtype.js'
 import { MmapError } from './errors.js'
 import { openNpyOrRaw } from './npy.js'
+import { openSafetensors, tensorInit } from './safetensors.js'
 
 const USAGE = `usage: memmap <command> FILE [options]
 
 commands:
-  info FILE     size, and the dtype and shape (from a .npy header, or inferred from --dtype)
+  info FILE     size, and the dtype and shape (from a .npy header, or inferred from --dtype);
+                for a .safetensors file every tensor's name, dtype, shape and size, with totals
   stats FILE    count, sum, mean, std, min, max (native, with a progress bar on large files)
   head FILE     the first rows
 
@@ -26,6 +31,7 @@ options:
   --dtype D     element type of a raw file (default float64): int8 ... float64, float16, bfloat16, bool, or numpy's 'f4', '<i8', ...
   --shape S     shape of a raw file, e.g. 1000,784 (default: 1-D over the file)
   --offset N    bytes to skip at the start of a raw file (default 0)
+  --tensor NAME the tensor of a safetensors file that stats and head read
   -n N          rows for head (default 10)
   --json        machine-readable output
   -h, --help    this text`
@@ -37,8 +43,13 @@ interface Options {
   shape?: string
   offset?: string
   n?: string
+  tensor?: string
   json?: boolean
 }
+
+/** Read as safetensors: by the file's extension, or because a tensor was named. */
+const isSafetensors = (path: string, o: Options): boolean =>
+  o.tensor !== undefined || path.toLowerCase().endsWith('.safetensors')
 
 /** The layout options, if any is given: then the file is read raw whatever its first bytes are. */
 function rawLayout(o: Options): OpenOptions | undefined {
@@ -53,6 +64,18 @@ function rawLayout(o: Options): OpenOptions | undefined {
  * option overrides it, anything else raw (float64 unless told).
  */
 function open(path: string, o: Options): ArrayInit {
+  if (isSafetensors(path, o)) {
+    if (o.tensor === undefined) throw new UsageError('a safetensors file needs --tensor NAME for stats and head')
+    if (rawLayout(o) !== undefined) throw new UsageError('--dtype, --shape and --offset do not apply to safetensors')
+    const file = openSafetensors(path)
+    try {
+      // The caller closes the tensor's mapping; the file's stays mapped until this command exits.
+      return tensorInit(file, o.tensor)
+    } catch (err) {
+      file.close()
+      throw err
+    }
+  }
   const raw = rawLayout(o)
   if (raw !== undefined) return openInit(path, raw)
   return openNpyOrRaw(path, 'r', (map) => openInit(path, { dtype: 'float64', mode: 'r' }, map)).init
@@ -69,6 +92,7 @@ function toInt(flag: string, text: string): number {
 const show = (v: unknown): unknown => (typeof v === 'bigint' ? v.toString() : v)
 
 function info(path: string, o: Options): Record<string, unknown> {
+  if (isSafetensors(path, o)) return safetensorsInfo(path)
   const size = statSync(path).size
   // The dtype and shape are what openNpy makes of the header, so the rules (and their errors:
   // an unsupported dtype is ERR_MMAP_FORMAT) have one owner.
@@ -99,6 +123,39 @@ function info(path: string, o: Options): Record<string, unknown> {
   }
 }
 
+function safetensorsInfo(path: string): Record<string, unknown> {
+  using file = openSafetensors(path, { mode: 'r' })
+  const tensors = file.names().map((name) => ({ name, ...file.info(name) }))
+  const elements = tensors.reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0)
+  return {
+    path,
+    format: 'safetensors',
+    bytes: statSync(path).size,
+    tensors,
+    count: tensors.length,
+    elements,
+    dataBytes: tensors.reduce((n, t) => n + t.byteLength, 0),
+    metadata: { ...file.metadata },
+  }
+}
+
+/** `info` of a safetensors file as text: one line per tensor, then the totals and metadata. */
+function printSafetensors(result: Record<string, unknown>): void {
+  const tensors = result.tensors as { name: string; dtype: string; shape: number[]; byteLength: number }[]
+  const rows = tensors.map((t) => [t.name, t.dtype, `[${t.shape.join(', ')}]`, String(t.byteLength)])
+  const head = ['name', 'dtype', 'shape', 'bytes']
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
+  for (const r of [head, ...rows]) {
+    process.stdout.write(`${r.map((c, i) => (i === 3 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ')}\n`)
+  }
+  process.stdout.write(
+    `total: ${String(result.count)} tensors, ${String(result.elements)} elements, ${String(result.dataBytes)} bytes of data (file ${String(result.bytes)} bytes)\n`,
+  )
+  for (const [k, v] of Object.entries(result.metadata as Record<string, string>)) {
+    process.stdout.write(`metadata ${k}: ${v}\n`)
+  }
+}
+
 /** Files larger than this get a progress bar (on a terminal). */
 const PROGRESS_BYTES = 256 * 2 ** 20
 const MiB = 2 ** 20
@@ -119,6 +176,7 @@ async function stats(path: string, o: Options, json: boolean): Promise<Record<st
     const s = await map.stats(dtype.name, bar && ((bytes) => bar.update(Math.ceil(bytes / MiB))))
     return {
       path,
+      ...(o.tensor === undefined ? {} : { tensor: o.tensor }),
       dtype: dtype.name,
       count: s.count,
       sum: show(s.sum),
@@ -153,6 +211,10 @@ function print(result: Record<string, unknown>, json: boolean): void {
     process.stdout.write(`${JSON.stringify(result)}\n`)
     return
   }
+  if (result.format === 'safetensors') {
+    printSafetensors(result)
+    return
+  }
   for (const [k, v] of Object.entries(result)) {
     if (k === 'rows' && Array.isArray(v)) {
       for (const row of v) process.stdout.write(`${Array.isArray(row) ? row.join('\t') : String(row)}\n`)
@@ -173,6 +235,7 @@ async function main(argv: string[]): Promise<number> {
         shape: { type: 'string' },
         offset: { type: 'string' },
         n: { type: 'string', short: 'n' },
+        tensor: { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },

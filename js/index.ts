@@ -20,6 +20,15 @@ export type {
 export { MmapError, type ErrorCode } from './errors.js'
 export type { Advice, Mode, WaitResult } from './mapping.js'
 export { openNpy, saveNpy, type OpenNpyOptions, type SaveNpyOptions } from './npy.js'
+export {
+  openSafetensors,
+  saveSafetensors,
+  SafetensorsFile,
+  type OpenSafetensorsOptions,
+  type SafetensorsTensorInfo,
+  type SafetensorsValues,
+  type SaveSafetensorsOptions,
+} from './safetensors.js'
 export { MmapFile, mmapFile, type MmapFileOptions } from './mmap-file.js'
 export {
   createSharedBuffer,
