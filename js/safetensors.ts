@@ -372,7 +372,7 @@ function source(name: string, t: unknown, path: string): Source {
         for (let i = 0; i < count; i += BLOCK) {
           const k = Math.min(BLOCK, count - i)
           const part = block.subarray(0, k)
-          copyElements(part, slice(src.values, i, i + k), dtype, path)
+          copyElements(part, slice(src.values, i, i + k), src.dtype, dtype, path)
           map.write(at + i * dtype.itemsize, bytesOf(part, path))
         }
       },
