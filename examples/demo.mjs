@@ -5,12 +5,22 @@
 // 4. An LRU cache of open arrays.
 // 5. Fan work out to forked processes over one shared array: no copies, no serialization.
 // 6. A real-time pipeline: a producer process and a consumer process over a Channel.
+// 7. Model weights in place: a bfloat16/float16 safetensors file, opened lazily, one tensor reduced.
 import { fork } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-import { Channel, MmapArray, MmapCache, openNpy, saveNpy, SharedMemoryArray } from '../dist/index.mjs'
+import {
+  Channel,
+  MmapArray,
+  MmapCache,
+  openNpy,
+  openSafetensors,
+  saveNpy,
+  saveSafetensors,
+  SharedMemoryArray,
+} from '../dist/index.mjs'
 
 const ROWS = 4096
 const COLS = 8192 // 32 Mi float64 = 256 MiB
@@ -107,8 +117,43 @@ try {
       `including both processes' start-up (energy ${r.energy.toFixed(1)})`,
   )
   ch.unlink()
+
+  // A small transformer-shaped checkpoint: 2 layers of bfloat16 weights and float16 norms.
+  const model = join(dir, 'model.safetensors')
+  const tensors = { 'embed.weight': { dtype: 'bfloat16', shape: [8192, 1024], data: ramp(8192 * 1024) } }
+  for (let l = 0; l < 2; l++) {
+    for (const w of ['q', 'k', 'v', 'o']) {
+      tensors[`layers.${l}.attn.${w}.weight`] = { dtype: 'bfloat16', shape: [1024, 1024], data: ramp(1024 * 1024) }
+    }
+    tensors[`layers.${l}.norm.weight`] = { dtype: 'float16', shape: [1024], data: new Float32Array(1024).fill(1) }
+  }
+  t = process.hrtime.bigint()
+  saveSafetensors(model, tensors, { metadata: { format: 'pt', source: 'memmap demo' } })
+  console.log(`saved ${model} (${Object.keys(tensors).length} tensors, bfloat16 and float16) in ${ms(t)}`)
+  const rss1 = process.memoryUsage().rss
+  t = process.hrtime.bigint()
+  const weights = openSafetensors(model)
+  const views = weights.names().map((name) => weights.tensor(name))
+  console.log(
+    `openSafetensors + a view of all ${views.length} tensors in ${ms(t)}; RSS grew by ` +
+      `${mib(process.memoryUsage().rss - rss1)}; metadata ${JSON.stringify(weights.metadata)}`,
+  )
+  const embed = weights.tensor('embed.weight')
+  t = process.hrtime.bigint()
+  console.log(
+    `  embed.weight: ${embed.dtype} [${embed.shape}], mean ${embed.mean().toFixed(4)} (native, ${ms(t)}), ` +
+      `embed[3, 5] = ${embed.get(3, 5)}, .array is a ${embed.array.constructor.name} of the raw bits`,
+  )
+  weights.close() // closes every tensor taken from it
 } finally {
   rmSync(dir, { recursive: true, force: true })
+}
+
+/** n values in [-1, 1): deterministic, so the demo prints the same numbers each run. */
+function ramp(n) {
+  const a = new Float32Array(n)
+  for (let i = 0; i < n; i++) a[i] = ((i * 7919) % 2048) / 1024 - 1
+  return a
 }
 
 function tryCode(fn) {
