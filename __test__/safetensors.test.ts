@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 
 import { MmapArray, openSafetensors, saveSafetensors } from '../dist/index.mjs'
-import { posixCheck, tempDir, thrown } from './helpers'
+import { mappingsOf, posixCheck, tempDir, thrown } from './helpers'
 
 const dir = tempDir()
 let seq = 0
@@ -110,6 +110,27 @@ describe('saveSafetensors and openSafetensors', () => {
     expect(thrown(() => f.tensor('a')).code).toBe('ERR_MMAP_CLOSED')
     expect(f.info('a').shape).toEqual([3])
     f.close()
+  })
+
+  it('a tensor is mapped on first use, not by tensor(): untouched tensors cost no mapping', () => {
+    const p = fresh()
+    const tensors: Record<string, Float32Array> = {}
+    for (let i = 0; i < 8; i++) tensors[`t${i}`] = new Float32Array(4096).fill(i)
+    saveSafetensors(p, tensors)
+    const f = openSafetensors(p)
+    const views = f.names().map((n) => f.tensor<'float32'>(n))
+    const linux = posixCheck('/proc/self/maps counts the mappings')
+    if (linux) expect(mappingsOf(p)).toBe(1) // the file's own mapping only
+    expect(views[3].sum()).toBe(3 * 4096)
+    expect(views[5].get(7)).toBe(5)
+    if (linux) expect(mappingsOf(p)).toBe(3)
+    // Closed before first use: an error, and still nothing mapped for it.
+    const untouched = views[6]
+    untouched.close()
+    expect(thrown(() => untouched.sum()).code).toBe('ERR_MMAP_CLOSED')
+    f.close()
+    expect(thrown(() => views[7].get(0)).code).toBe('ERR_MMAP_CLOSED')
+    if (linux) expect(mappingsOf(p)).toBe(0)
   })
 
   it("modes: 'r' refuses writes, 'c' keeps them in the process", () => {

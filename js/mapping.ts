@@ -1,7 +1,7 @@
 import { constants } from 'node:buffer'
 
 import type { DType } from './dtype.js'
-import { fromNative, invalidArg, native } from './errors.js'
+import { fromNative, invalidArg, mmapError, native } from './errors.js'
 import * as binding from './native.js'
 import { oneOf } from './validate.js'
 
@@ -35,7 +35,9 @@ export class Mapping {
   readonly path: string
   /** Whether `window()` can map parts of it again: files can, regions and anonymous memory not. */
   readonly isFile: boolean
-  readonly #native: binding.Mapping
+  /** The native mapping; undefined until first needed for a mapping made by `unmappable()`. */
+  #nativeMap: binding.Mapping | undefined
+  readonly #make: (() => binding.Mapping) | undefined
   /** Mappings made by `unmappable()`, closed with this one. */
   readonly #children = new Set<Mapping>()
   /** The buffer over the whole mapping, made on first need: opening makes no ArrayBuffer. */
@@ -44,12 +46,25 @@ export class Mapping {
   /** Mirrors the native state so the hot paths (get/set) check it without a native call. */
   #closed = false
 
-  private constructor(nativeMap: binding.Mapping, path: string, isFile: boolean) {
-    this.#native = nativeMap
+  private constructor(
+    nativeMap: binding.Mapping | { byteLength: number; mode: Mode; make: () => binding.Mapping },
+    path: string,
+    isFile: boolean,
+  ) {
+    if (nativeMap instanceof binding.Mapping) this.#nativeMap = nativeMap
+    else this.#make = nativeMap.make
     this.byteLength = nativeMap.byteLength
     this.mode = nativeMap.mode
     this.path = path
     this.isFile = isFile
+  }
+
+  /** The native mapping, mapped now if it was deferred (`unmappable`); never after close. */
+  get #native(): binding.Mapping {
+    if (this.#nativeMap !== undefined) return this.#nativeMap
+    if (this.#closed) throw mmapError('ERR_MMAP_CLOSED', 'the mapping is closed', this.path || undefined)
+    this.#nativeMap = native(this.#make!)
+    return this.#nativeMap
   }
 
   static open(path: string, mode: Mode, offset: number, length?: number): Mapping {
@@ -179,10 +194,13 @@ export class Mapping {
   /**
    * A separate mapping of `byteLength` bytes at `byteOffset` of the same file: closing it
    * unmaps its pages, which releases them where advice cannot (Windows). Closed with this one.
+   * It is mapped on first use, not here: taking many (a model's tensors) costs no system call
+   * until one is touched, and one never touched is never mapped. The range is checked by the
+   * caller against this mapping; the native side checks it again when it maps.
    */
   unmappable(byteOffset: number, byteLength: number): Mapping {
     const child = new Mapping(
-      native(() => this.#native.window(byteOffset, byteLength)),
+      { byteLength, mode: this.mode, make: () => this.#native.window(byteOffset, byteLength) },
       this.path,
       true,
     )
@@ -267,7 +285,7 @@ export class Mapping {
 
   close(): void {
     const buffers = this.#release()
-    native(() => this.#native.close(buffers))
+    if (this.#nativeMap !== undefined) native(() => this.#nativeMap!.close(buffers))
     this.#closed = true
     this.#windows.clear()
   }
