@@ -61,7 +61,7 @@ fn widen_f16(a: &[f16], out: &mut [f32]) {
     a.convert_to_f32_slice(out);
 }
 
-/// bfloat16 is the top half of a float32: a shift, which the compiler vectorises.
+/// bfloat16 is the top half of a float32: a shift.
 #[inline(always)]
 fn bf16_to_f32(x: bf16) -> f32 {
     f32::from_bits(u32::from(x.to_bits()) << 16)
@@ -94,8 +94,9 @@ fn exact<T: Copy>(a: &[T], widen: impl Fn(T) -> f32) -> f64 {
 
 /// A block's sum: in each group of 32 elements, element `16 k + j` (`j < 8`) is added to element
 /// `16 k + 8 + j` in f32, and that pair's sum to f64 lane `8 k + j`. The pair's addition is the
-/// one rounding to float32 (at most 2^-24 of the pair, and none when the two are within 2^12
-/// (float16) or 2^15 (bfloat16) of each other in magnitude); all else is f64. Halving the f32 to
+/// one rounding to float32: at most 2^-24 of the pair, and none when the two exponents are
+/// within 12 (float16, 11-bit significands) or 15 (bfloat16, 8 bits) of each other, since the
+/// exact sum then fits float32's 24 bits; all else is f64. Halving the f32 to
 /// f64 conversions is what lets one core keep up with memory. A block whose sum is not finite
 /// (an infinity, a NaN, or a bfloat16 pair beyond float32's range) is summed by [`exact`].
 #[inline(always)]
