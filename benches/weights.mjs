@@ -158,7 +158,7 @@ try {
   ]) {
     const n = (SUM_MIB * 2 ** 20) / 2
     const side = 2 ** Math.ceil(Math.log2(n) / 2)
-    const shape = [n / side, side]
+    const shape = n % side === 0 ? [n / side, side] : [n]
     const p = join(dir, `${dtype}.safetensors`)
     const { head } = header([['w', st, shape, 2]])
     writeFileSync(p, head)
