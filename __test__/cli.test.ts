@@ -16,7 +16,15 @@ const probe = WINE
 const NUMPY = probe?.status === 0 ? probe.stdout.trim() : undefined
 const dir = tempDir()
 const run = (...args: string[]) => {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' })
+  let r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' })
+  // Under Wine a loaded machine has once failed to start node.exe at all (status null, no
+  // output): our code never ran, so that, and only that, is tried again.
+  if (WINE && r.status === null && r.signal === null && r.stdout === '' && r.stderr === '') {
+    r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' })
+  }
+  if (r.status === null) {
+    throw new Error(`memmap ${args.join(' ')}: no exit code (signal ${r.signal}, ${r.error}); stderr: ${r.stderr}`)
+  }
   return { code: r.status, out: r.stdout, err: r.stderr }
 }
 const json = (...args: string[]) => {
