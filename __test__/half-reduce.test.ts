@@ -9,22 +9,9 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 
 import { Mapping } from '../dist/native.js'
-import { tempDir, WINE } from './helpers'
+import { pythonModules, tempDir } from './helpers'
 
-const probe = WINE
-  ? undefined
-  : spawnSync('python3', ['-c', 'import numpy, ml_dtypes; print(numpy.__version__, ml_dtypes.__version__)'], {
-      encoding: 'utf8',
-    })
-const VERSIONS = probe?.status === 0 ? probe.stdout.trim() : undefined
-if (VERSIONS === undefined) {
-  const why = WINE
-    ? 'there is no Windows Python under Wine here (the interop tests run on Linux, Node 20-26)'
-    : 'numpy or ml_dtypes is not installed for python3 (python3 -m pip install numpy ml-dtypes)'
-  // CI installs both (.ci/run): there a missing package is a failure, not a skip.
-  if (process.env.CI && !WINE) throw new Error(`float16/bfloat16 reduction tests cannot run in CI: ${why}`)
-  console.warn(`SKIPPING float16/bfloat16 reduction tests: ${why}`)
-}
+const VERSIONS = pythonModules(['numpy', 'ml_dtypes'], 'float16/bfloat16 reduction tests')?.join(' ')
 
 const dir = tempDir()
 

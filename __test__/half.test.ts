@@ -18,22 +18,9 @@ import {
   SharedMemoryArray,
 } from '../dist/index.mjs'
 import { bfloat16Bits, bfloat16Value, float16Bits, float16Value } from '../js/half.js'
-import { fileAs, tempDir, thrown, WINE } from './helpers'
+import { fileAs, pythonModules, tempDir, thrown } from './helpers'
 
-const probe = WINE
-  ? undefined
-  : spawnSync('python3', ['-c', 'import numpy, ml_dtypes; print(numpy.__version__, ml_dtypes.__version__)'], {
-      encoding: 'utf8',
-    })
-const PYTHON = probe?.status === 0 ? probe.stdout.trim() : undefined
-if (PYTHON === undefined) {
-  const why = WINE
-    ? 'there is no Windows Python under Wine here (the interop tests run on Linux, Node 20-26)'
-    : 'numpy and ml_dtypes are not installed for python3 (python3 -m pip install numpy ml-dtypes)'
-  // CI installs both (.ci/run): there a missing package is a failure, not a skip.
-  if (process.env.CI && !WINE) throw new Error(`float16/bfloat16 interop tests cannot run in CI: ${why}`)
-  console.warn(`SKIPPING float16/bfloat16 interop tests: ${why}`)
-}
+const PYTHON = pythonModules(['numpy', 'ml_dtypes'], 'float16/bfloat16 interop tests')?.join(' ')
 
 const dir = tempDir()
 let n = 0

@@ -166,3 +166,21 @@ export function droppedMappings(
 ): { held: number; after: number } {
   return fixture('dropped', 'dropped', [path, opener, String(count)], { nodeArgs: ['--expose-gc'] })
 }
+
+/**
+ * The versions of the Python `modules` (in that order) for the interop tests of `what`, or
+ * undefined when python3 cannot import them: then the tests skip with a printed reason. Under
+ * Wine there is no Windows Python here; in CI (`.ci/run` installs them) a missing module is an
+ * error, not a skip.
+ */
+export function pythonModules(modules: string[], what: string): string[] | undefined {
+  const code = `import ${modules.join(', ')}; print(' '.join(m.__version__ for m in (${modules.join(', ')},)))`
+  const probe = WINE ? undefined : spawnSync('python3', ['-c', code], { encoding: 'utf8' })
+  if (probe?.status === 0) return probe.stdout.trim().split(' ')
+  const why = WINE
+    ? 'there is no Windows Python under Wine here (these tests run on Linux, Node 20-26)'
+    : `${modules.join(', ')} not importable by python3 (python3 -m pip install ${modules.map((m) => m.replace('_', '-')).join(' ')})`
+  if (process.env.CI && !WINE) throw new Error(`${what} cannot run in CI: ${why}`)
+  console.warn(`SKIPPING ${what}: ${why}`)
+  return undefined
+}

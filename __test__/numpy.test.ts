@@ -6,20 +6,9 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 
 import { MmapArray, openNpy, saveBinary, saveNpy } from '../dist/index.mjs'
-import { tempDir, thrown, WINE } from './helpers'
+import { pythonModules, tempDir, thrown } from './helpers'
 
-const probe = WINE
-  ? undefined
-  : spawnSync('python3', ['-c', 'import numpy; print(numpy.__version__)'], { encoding: 'utf8' })
-const NUMPY = probe?.status === 0 ? probe.stdout.trim() : undefined
-if (NUMPY === undefined) {
-  const why = WINE
-    ? 'there is no Windows Python under Wine here (the interop tests run on Linux, Node 20-26)'
-    : 'numpy is not installed for python3 (python3 -m pip install numpy)'
-  // CI installs numpy (.ci/run): there a missing numpy is a failure, not a skip.
-  if (process.env.CI && !WINE) throw new Error(`numpy interop tests cannot run in CI: ${why}`)
-  console.warn(`SKIPPING numpy interop tests: ${why}`)
-}
+const NUMPY = pythonModules(['numpy'], 'numpy interop tests')?.[0]
 
 const dir = tempDir()
 const NORMALS = process.env.MEMMAP_LONG === '1' ? 128 * 2 ** 20 : 1_000_003

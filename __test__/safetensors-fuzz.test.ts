@@ -18,24 +18,14 @@ import { join } from 'node:path'
 
 import { describe, expect, it } from 'vitest'
 
-import { outcomeOf, runFixture, tempDir, WINE } from './helpers'
+import { outcomeOf, pythonModules, runFixture, tempDir, WINE } from './helpers'
 
 const COUNT = Number(process.env.MEMMAP_FUZZ ?? (WINE ? 500 : 3000))
 const SEED = Number(process.env.MEMMAP_FUZZ_SEED ?? 14)
 const KEEP = COUNT > 3000 ? 5000 : 400
 const dir = tempDir()
 
-const probe = WINE
-  ? undefined
-  : spawnSync('python3', ['-c', 'import safetensors; print(safetensors.__version__)'], { encoding: 'utf8' })
-const SAFETENSORS = probe?.status === 0 ? probe.stdout.trim() : undefined
-if (SAFETENSORS === undefined) {
-  const why = WINE
-    ? 'there is no Windows Python under Wine here (the differential check runs on Linux, Node 20-26)'
-    : 'safetensors is not installed for python3 (python3 -m pip install safetensors numpy)'
-  if (process.env.CI && !WINE) throw new Error(`the safetensors differential check cannot run in CI: ${why}`)
-  console.warn(`SKIPPING the safetensors differential check: ${why}`)
-}
+const SAFETENSORS = pythonModules(['safetensors', 'ml_dtypes'], 'the safetensors differential check')?.[0]
 
 /** The reference's dtypes (safetensors 0.8.0). */
 const REFERENCE_DTYPES = new Set(

@@ -9,22 +9,9 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 
 import { openSafetensors, saveSafetensors } from '../dist/index.mjs'
-import { tempDir, WINE } from './helpers'
+import { pythonModules, tempDir } from './helpers'
 
-const probe = WINE
-  ? undefined
-  : spawnSync('python3', ['-c', 'import numpy, ml_dtypes, safetensors; print(safetensors.__version__)'], {
-      encoding: 'utf8',
-    })
-const SAFETENSORS = probe?.status === 0 ? probe.stdout.trim() : undefined
-if (SAFETENSORS === undefined) {
-  const why = WINE
-    ? 'there is no Windows Python under Wine here (the interop tests run on Linux, Node 20-26)'
-    : 'safetensors, numpy or ml_dtypes is not installed for python3 (python3 -m pip install safetensors numpy ml-dtypes)'
-  // CI installs them (.ci/run): there a missing package is a failure, not a skip.
-  if (process.env.CI && !WINE) throw new Error(`safetensors interop tests cannot run in CI: ${why}`)
-  console.warn(`SKIPPING safetensors interop tests: ${why}`)
-}
+const SAFETENSORS = pythonModules(['safetensors', 'numpy', 'ml_dtypes'], 'safetensors interop tests')?.[0]
 
 const dir = tempDir()
 

@@ -128,9 +128,9 @@ export function parseSafetensorsHeader(
   } catch {
     throw bad('expected a UTF-8 header, found invalid UTF-8')
   }
+  const plain = json === 'fast' ? parsePlain(text) : undefined
   const { metadata, tensors } =
-    (json === 'fast' ? readFast(text) : undefined) ??
-    readSchema((json === 'fast' ? parseFast(text) : undefined) ?? parseJson(text, bad), bad)
+    (plain && readFast(plain)) ?? readSchema((plain && toTree(plain)) ?? parseJson(text, bad), bad)
   const dataLength = fileSize - 8 - n
   checkLayout(tensors, dataLength, bad)
   return { headerLength: n, metadata, tensors }
@@ -268,7 +268,7 @@ function elementCount(shape: readonly number[]): number | undefined {
   return count
 }
 
-/** Where a value is in the header, for messages (values read by `parseFast` have no offset). */
+/** Where a value is in the header, for messages (values read by `toTree` have no offset). */
 const offsetOf = (v: Json): string => (v.at < 0 ? '' : ` at header offset ${v.at}`)
 
 const show = (s: string): string => JSON.stringify(s.length > 60 ? `${s.slice(0, 60)}...` : s)
@@ -373,7 +373,7 @@ function parseJson(text: string, bad: Bad): Json {
   return root
 }
 
-/** Every JSON string, escapes and all, for `parseFast` to blank out. */
+/** Every JSON string, escapes and all, for `parsePlain` to blank out. */
 const STRINGS = /"(?:[^"\\]|\\.)*"/g
 /** Outside strings: a number that is negative, fractional, has an exponent, or 16 digits or more. */
 const NOT_PLAIN_INTEGER = /-|[0-9][.eE]|[0-9]{16}/
@@ -382,15 +382,21 @@ const ANY_SURROGATE = /\\u[dD][89a-fA-F]/
 /** A key, once strings are blanked out. */
 const KEY = /""[ \t\n\r]*:/g
 
+/** JSON.parse's value and the number of keys in the text. */
+interface Plain {
+  value: unknown
+  keys: number
+}
+
 /**
  * The usual header read with the runtime's JSON.parse, where that cannot be looser than
  * `parseJson`: most of the work is then native. Undefined, for `parseJson` to decide with its
  * exact messages, when the JSON does not parse, has a number other than a plain integer under
- * 2**53 (JSON.parse reads `1.0` as 1), a surrogate escape (it accepts lone ones), a duplicate key
- * (it keeps the last: the count of keys in the text differs from the count in the result) or
- * nests deeper than MAX_DEPTH.
+ * 2**53 (JSON.parse reads `1.0` as 1) or a surrogate escape (it accepts lone ones). `keys` is
+ * how many keys the text has: JSON.parse keeps only the last of duplicates, so a result with
+ * fewer is refused by `toTree` and `readFast` alike (and depth by `toTree`).
  */
-function parseFast(text: string): Json | undefined {
+function parsePlain(text: string): Plain | undefined {
   // includes() first: a native search, where a regex's first run over a long text is interpreted (2.5 ms for 36 KB).
   if (text.includes('\\u') && ANY_SURROGATE.test(text)) return undefined
   const blanked = text.replace(STRINGS, '""')
@@ -401,6 +407,12 @@ function parseFast(text: string): Json | undefined {
   } catch {
     return undefined
   }
+  KEY.lastIndex = 0
+  return { value, keys: blanked.match(KEY)?.length ?? 0 }
+}
+
+/** `parsePlain`'s value as a tree for `readSchema`, or undefined if it nests too deep or lost a duplicate key. */
+function toTree(plain: Plain): Json | undefined {
   let keys = 0
   const convert = (v: unknown, depth: number): Json | undefined => {
     if (typeof v === 'string') return { kind: 'string', at: -1, value: v }
@@ -425,29 +437,20 @@ function parseFast(text: string): Json | undefined {
     }
     return { kind: 'object', at: -1, entries }
   }
-  const root = convert(value, 0)
-  KEY.lastIndex = 0
-  return root !== undefined && keys === (blanked.match(KEY)?.length ?? 0) ? root : undefined
+  const root = convert(plain.value, 0)
+  return root !== undefined && keys === plain.keys ? root : undefined
 }
 
 /**
  * The schema of the usual header read straight from JSON.parse's result, with no tree between:
  * what a first open in a new process pays for most (V8 has compiled nothing yet). It accepts
- * only what `readSchema(parseFast(text))` accepts, with the same result, and leaves everything
- * else (anything unusual, every error) to that path: the same guards on the text as `parseFast`,
+ * only what `readSchema(toTree(plain))` accepts, with the same result, and leaves everything
+ * else (anything unusual, every error) to that path: `parsePlain`'s guards on the text,
  * and no value in an ignored field other than a string, number, boolean or null, so that the
  * keys counted are all the keys there are. The fuzz test runs both on every input.
  */
-function readFast(text: string): Pick<StHeader, 'metadata' | 'tensors'> | undefined {
-  if (text.includes('\\u') && ANY_SURROGATE.test(text)) return undefined
-  const blanked = text.replace(STRINGS, '""')
-  if (NOT_PLAIN_INTEGER.test(blanked)) return undefined
-  let root: unknown
-  try {
-    root = JSON.parse(text)
-  } catch {
-    return undefined
-  }
+function readFast(plain: Plain): Pick<StHeader, 'metadata' | 'tensors'> | undefined {
+  const root = plain.value
   if (!isPlainObject(root)) return undefined
   let keys = 0
   let metadata: Record<string, string> = {}
@@ -483,8 +486,7 @@ function readFast(text: string): Pick<StHeader, 'metadata' | 'tensors'> | undefi
     const known = Object.hasOwn(ST_DTYPES, dtype) ? ST_DTYPES[dtype] : undefined
     tensors.push({ name, stDType: dtype, dtype: known?.dtype, shape, begin: offsets[0], end: offsets[1] })
   }
-  KEY.lastIndex = 0
-  if (keys !== (blanked.match(KEY)?.length ?? 0)) return undefined
+  if (keys !== plain.keys) return undefined
   tensors.sort((a, b) => a.begin - b.begin || a.end - b.end || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   return { metadata, tensors }
 }
